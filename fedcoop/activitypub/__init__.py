@@ -1,0 +1,1 @@
+"""Pure ActivityPub protocol code: vocabulary, signatures, proofs; no I/O."""

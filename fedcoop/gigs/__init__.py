@@ -1,0 +1,1 @@
+"""Marketplace domain: gigs, applications, agreements, reviews, reputation, votes."""

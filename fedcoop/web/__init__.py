@@ -1,0 +1,1 @@
+"""HTTP adapters only: ActivityPub endpoints, well-known documents, HTML pages, APIs."""

@@ -1,0 +1,49 @@
+"""HTML pages: home and profiles. Every page works without JavaScript."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from fedcoop.accounts import coops
+from fedcoop.accounts.actors import Actor, get_local_actor
+from fedcoop.errors import NotFound
+from fedcoop.web.state import DB, SETTINGS, URIS
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.StreamResponse:
+    all_coops = await request.app[DB].read(coops.list_coops)
+    return aiohttp_jinja2.render_template(
+        "home.html", request, {"coops": all_coops, "settings": request.app[SETTINGS]}
+    )
+
+
+async def render_profile(
+    request: web.Request, name: str, *, kind: str | None
+) -> web.StreamResponse:
+    def load(conn: sqlite3.Connection) -> dict[str, Any] | None:
+        actor = get_local_actor(conn, name)
+        if actor is None or actor.type == "Application" or kind not in (None, actor.type):
+            return None
+        context: dict[str, Any] = {"actor": actor, "coop": None, "staff": [], "memberships": []}
+        if actor.type == "Group":
+            context["coop"] = coops.get_coop_by_actor(conn, actor.id)
+            context["staff"] = coops.coop_staff(conn, actor.id, ("admin", "moderator"))
+        else:
+            context["memberships"] = coops.memberships_of(conn, actor.id)
+        return context
+
+    context = await request.app[DB].read(load)
+    if context is None:
+        raise NotFound("There is nobody by that name here.")
+    actor: Actor = context["actor"]
+    context["handle"] = f"@{actor.username}@{request.app[URIS].domain}"
+    response = aiohttp_jinja2.render_template("profile.html", request, context)
+    response.headers["Vary"] = "Accept"
+    return response
