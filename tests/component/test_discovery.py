@@ -11,7 +11,9 @@ DOMAIN = "coop1.test"
 async def test_webfinger_acct_resolves_person_and_coop(client: Any, settings: Any) -> None:
     domain = settings.instance.domain
     for name, path in (("alice", "/users/alice"), ("velo", "/coops/velo")):
-        resp = await client.get("/.well-known/webfinger", params={"resource": f"acct:{name}@{domain}"})
+        resp = await client.get(
+            "/.well-known/webfinger", params={"resource": f"acct:{name}@{domain}"}
+        )
         assert resp.status == 200
         assert resp.content_type == "application/jrd+json"
         doc = await resp.json(content_type=None)
@@ -35,8 +37,11 @@ async def test_webfinger_actor_url_and_server_resource(client: Any, settings: An
 
 async def test_webfinger_unknown_is_404_and_malformed_is_400(client: Any, settings: Any) -> None:
     domain = settings.instance.domain
-    for resource in (f"acct:nobody@{domain}", "acct:alice@elsewhere.test",
-                     "https://elsewhere.test/users/alice"):
+    for resource in (
+        f"acct:nobody@{domain}",
+        "acct:alice@elsewhere.test",
+        "https://elsewhere.test/users/alice",
+    ):
         resp = await client.get("/.well-known/webfinger", params={"resource": resource})
         assert resp.status == 404, resource
         assert "error" in await resp.json(content_type=None)
@@ -80,9 +85,9 @@ async def test_actor_document_follows_protocol_section_1(client: Any, settings: 
 
 
 async def test_keys_parse_and_match(client: Any) -> None:
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-    from cryptography.hazmat.primitives.asymmetric import rsa
     import base58
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     doc = await (await client.get("/users/alice", headers=AS2)).json(content_type=None)
     key = load_pem_public_key(doc["publicKey"]["publicKeyPem"].encode())
@@ -123,8 +128,9 @@ async def test_collections_are_paged(client: Any, settings: Any) -> None:
     for part in ("followers", "following", "outbox"):
         doc = await (await client.get(f"/users/alice/{part}", headers=AS2)).json(content_type=None)
         assert doc["type"] == "OrderedCollection" and doc["totalItems"] == 0
-        page = await (await client.get(doc["first"].replace(settings.base_url, ""),
-                                       headers=AS2)).json(content_type=None)
+        page = await (
+            await client.get(doc["first"].replace(settings.base_url, ""), headers=AS2)
+        ).json(content_type=None)
         assert page["type"] == "OrderedCollectionPage"
         assert page["partOf"] == doc["id"]
 

@@ -1,0 +1,5 @@
+"""Inbound activity handlers, routed by (activity type, object type).
+
+Each handler module registers itself with `@handles(...)`; importing this package imports
+them all, so the registry is complete once `fedcoop.federation.handlers` is imported.
+"""

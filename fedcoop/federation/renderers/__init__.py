@@ -1,0 +1,1 @@
+"""Outbound renderers: a committed domain event -> the activities to publish and to whom."""
