@@ -16,12 +16,33 @@ from fedcoop.accounts.instance import instance_secret
 from fedcoop.config import Settings
 from fedcoop.db import Database
 from fedcoop.db.migrations import apply_migrations
+from fedcoop.federation.context import FederationContext
 from fedcoop.federation.discovery import Discovery
+from fedcoop.federation.fetcher import Fetcher
+from fedcoop.federation.http_client import FederationClient
+from fedcoop.federation.key_cache import KeyCache
+from fedcoop.federation.policy import Policy
+from fedcoop.federation.runtime import build_workers
+from fedcoop.federation.signing import Signers
 from fedcoop.uris import Uris
-from fedcoop.web import actors, pages, wellknown
+from fedcoop.web import activities, actors, auth_pages, inbox, notes, oauth, pages, wellknown
+from fedcoop.web.authorized_fetch import authorized_fetch_middleware
+from fedcoop.web.bearer import oauth_middleware
 from fedcoop.web.csrf import csrf_middleware
 from fedcoop.web.errors import error_middleware
-from fedcoop.web.state import DB, DISCOVERY, SECRET, SETTINGS, THROTTLE, URIS
+from fedcoop.web.headers import add_security_headers
+from fedcoop.web.sessions import session_middleware
+from fedcoop.web.state import (
+    DB,
+    DISCOVERY,
+    FEDERATION,
+    INBOX_KEYS,
+    SECRET,
+    SETTINGS,
+    THROTTLE,
+    URIS,
+    WORKERS,
+)
 from fedcoop.web.templating import setup_templates
 from fedcoop.web.throttle import SigninThrottle
 
@@ -41,7 +62,13 @@ def open_database(settings: Settings) -> Database:
 
 def make_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, csrf_middleware],
+        middlewares=[
+            error_middleware,
+            session_middleware,
+            csrf_middleware,
+            oauth_middleware,
+            authorized_fetch_middleware,
+        ],
         client_max_size=settings.federation.max_body_bytes,
     )
     uris = Uris(settings.instance.scheme, settings.instance.domain)
@@ -53,14 +80,25 @@ def make_app(settings: Settings) -> web.Application:
     app[URIS] = uris
     app[DB] = db
     app[DISCOVERY] = Discovery(db=db, uris=uris, settings=settings)
+    app[FEDERATION] = build_federation(settings, db, uris)
+    app[WORKERS] = build_workers(app[FEDERATION])
+    app[INBOX_KEYS] = KeyCache()
     app[THROTTLE] = SigninThrottle(
         settings.auth.signin_max_failures, settings.auth.signin_window_seconds
     )
     setup_templates(app)
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_federation_ctx)  # after the database: closed before it
+    app.cleanup_ctx.append(_workers_ctx)  # stopped before the HTTP client closes
     app.add_routes(wellknown.routes)
     app.add_routes(actors.routes)
+    app.add_routes(activities.routes)
+    app.add_routes(inbox.routes)
+    app.add_routes(notes.routes)
     app.add_routes(pages.routes)
+    app.add_routes(auth_pages.routes)
+    app.on_response_prepare.append(add_security_headers)
+    app.add_routes(oauth.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
 
@@ -70,3 +108,27 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     db.start()
     yield
     db.close()
+
+
+def build_federation(settings: Settings, db: Database, uris: Uris) -> FederationContext:
+    """The federation services; the HTTP client's session opens in `_federation_ctx`."""
+    policy = Policy(db, settings)
+    client = FederationClient(settings, policy)
+    fetcher = Fetcher(
+        db=db, uris=uris, settings=settings, http=client, policy=policy, signers=Signers(db)
+    )
+    return FederationContext(db, uris, settings, client, fetcher, policy)
+
+
+async def _federation_ctx(app: web.Application) -> AsyncIterator[None]:
+    client = app[FEDERATION].http
+    await client.start()
+    yield
+    await client.close()
+
+
+async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    workers = app[WORKERS]
+    workers.start()
+    yield
+    await workers.stop()

@@ -1,4 +1,4 @@
-"""The `fedcoop` command: init, serve, user, coop, demo, check.
+"""The `fedcoop` command: init, serve, user, coop, federation, demo, check.
 
 User mistakes (bad arguments, bad config values, a taken name) print one line and exit 2;
 tracebacks are for bugs only.
@@ -147,6 +147,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_federation_block(args: argparse.Namespace) -> int:
+    from fedcoop.federation_admin import block_domain
+
+    rule = block_domain(Path(args.data_dir), args.domain, reason=args.reason)
+    print(f"Blocked {rule.domain} and its subdomains")
+    return 0
+
+
+def cmd_federation_unblock(args: argparse.Namespace) -> int:
+    from fedcoop.federation_admin import unblock_domain
+
+    print(f"Unblocked {unblock_domain(Path(args.data_dir), args.domain)}")
+    return 0
+
+
+def cmd_federation_allow(args: argparse.Namespace) -> int:
+    from fedcoop.federation_admin import allow_domain
+
+    rule = allow_domain(Path(args.data_dir), args.domain, reason=args.reason)
+    print(f"Allowed {rule.domain} and its subdomains")
+    return 0
+
+
+def cmd_federation_list(args: argparse.Namespace) -> int:
+    from fedcoop.federation_admin import list_domains
+
+    listing = list_domains(Path(args.data_dir))
+    print(f"mode: {listing.mode}")
+    for rule in listing.policies:
+        print(f"{rule.policy:<6} {rule.domain:<40} {rule.created_at:<25} {rule.reason}".rstrip())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fedcoop", description="A federated server for platform cooperatives.")
     parser.add_argument("--version", action="version", version=f"fedcoop {__version__}")
@@ -201,6 +234,26 @@ def build_parser() -> argparse.ArgumentParser:
     q = csub.add_parser("list", help="list the coops")
     q.add_argument("--data-dir", required=True)
     q.set_defaults(func=cmd_coop_list)
+
+    p = sub.add_parser("federation", help="block or allow other servers")
+    fsub = p.add_subparsers(dest="federation_command", required=True, parser_class=_Parser)
+    q = fsub.add_parser("block", help="refuse a domain and its subdomains")
+    q.add_argument("--data-dir", required=True)
+    q.add_argument("domain")
+    q.add_argument("--reason", default="", help="kept with the block, for other admins")
+    q.set_defaults(func=cmd_federation_block)
+    q = fsub.add_parser("unblock", help="lift a block")
+    q.add_argument("--data-dir", required=True)
+    q.add_argument("domain")
+    q.set_defaults(func=cmd_federation_unblock)
+    q = fsub.add_parser("allow", help='allow a domain (for federation.mode = "allowlist")')
+    q.add_argument("--data-dir", required=True)
+    q.add_argument("domain")
+    q.add_argument("--reason", default="")
+    q.set_defaults(func=cmd_federation_allow)
+    q = fsub.add_parser("list", help="show the mode and every rule")
+    q.add_argument("--data-dir", required=True)
+    q.set_defaults(func=cmd_federation_list)
 
     p = sub.add_parser("check", help="validate configuration, schema and keys")
     p.add_argument("--data-dir", required=True)

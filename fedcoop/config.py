@@ -149,6 +149,22 @@ class FederationSettings:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    concurrency: int = field(
+        default=32,
+        metadata=_doc("Most deliveries the delivery worker sends at once.", min=1, max=1000),
+    )
+    per_host: int = field(
+        default=4,
+        metadata=_doc(
+            "Most deliveries sent at once to one remote host (the HTTP client allows 8).",
+            min=1,
+            max=8,
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     instance: InstanceSettings
@@ -156,6 +172,7 @@ class Settings:
     database: DatabaseSettings
     auth: AuthSettings
     federation: FederationSettings
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @property
     def database_path(self) -> Path:
@@ -173,6 +190,7 @@ SECTIONS: dict[str, type] = {
     "database": DatabaseSettings,
     "auth": AuthSettings,
     "federation": FederationSettings,
+    "delivery": DeliverySettings,
 }
 
 

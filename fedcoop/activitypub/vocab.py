@@ -88,3 +88,46 @@ def wants_as2(accept: str | None) -> bool:
         elif media in ("text/html", "application/xhtml+xml"):
             best_html = max(best_html, q)
     return best_as2 > 0 and best_as2 >= best_html
+
+# FEP-0837 / ValueFlows and schema.org terms used by gigs, agreements and reviews
+# (PROTOCOL.md section 5), defined inline: peers never fetch a context.
+VF_TERMS: dict[str, object] = {
+    "vf": "https://w3id.org/valueflows/ont/vf#",
+    "schema": "https://schema.org/",
+    "Proposal": "vf:Proposal",
+    "Intent": "vf:Intent",
+    "Agreement": "vf:Agreement",
+    "Commitment": "vf:Commitment",
+    "EconomicEvent": "vf:EconomicEvent",
+    "purpose": "vf:purpose",
+    "publishes": "vf:publishes",
+    "reciprocal": "vf:reciprocal",
+    "unitBased": "vf:unitBased",
+    "action": "vf:action",
+    "stipulates": "vf:stipulates",
+    "stipulatesReciprocal": "vf:stipulatesReciprocal",
+    "satisfies": "vf:satisfies",
+    "fulfills": "vf:fulfills",
+    "provider": "vf:provider",
+    "receiver": "vf:receiver",
+    "finished": "vf:finished",
+    "hasBeginning": "vf:hasBeginning",
+    "hasEnd": "vf:hasEnd",
+    "resourceConformsTo": "vf:resourceConformsTo",
+    "resourceQuantity": "vf:resourceQuantity",
+    "effortQuantity": "vf:effortQuantity",
+    "availableQuantity": "vf:availableQuantity",
+    "minimumQuantity": "vf:minimumQuantity",
+    "hasUnit": "vf:hasUnit",
+    "hasNumericalValue": "vf:hasNumericalValue",
+    "Rating": "schema:Rating",
+    "reviewRating": "schema:reviewRating",
+    "itemReviewed": "schema:itemReviewed",
+    "ratingValue": "schema:ratingValue",
+    "bestRating": "schema:bestRating",
+    "worstRating": "schema:worstRating",
+}
+
+GIG_CONTEXT: list[object] = [AS_CONTEXT, DATA_INTEGRITY_CONTEXT, VF_TERMS]
+FEP_0837 = "https://w3id.org/fep/0837"
+PROPOSAL_LINK_REL = "https://w3id.org/valueflows/ont/vf#Proposal"

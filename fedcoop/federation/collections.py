@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fedcoop.accounts import follows
 from fedcoop.accounts.actors import get_local_actor
 from fedcoop.activitypub.vocab import AS_CONTEXT
-from fedcoop.db import Database
+from fedcoop.db import Database, outbox_queries
 from fedcoop.errors import NotFound
+from fedcoop.social import follows
 
 PAGE_SIZE = 40
 
@@ -64,8 +64,11 @@ async def actor_collection(
         elif part == "following":
             total = follows.count_following(conn, actor.id)
             items = follows.following_uris_page(conn, actor.id, before=max_id, limit=PAGE_SIZE)
-        else:  # outbox: public activities, filled in as posting features land
-            total, items = 0, []
+        else:  # outbox: the actor's public activities, newest first
+            total = outbox_queries.count_public_activities(conn, actor.id)
+            items = outbox_queries.public_activities_page(
+                conn, actor.id, before=max_id, limit=PAGE_SIZE
+            )
         return uri, total, list(items)
 
     uri, total, items = await db.read(load)

@@ -30,6 +30,34 @@ KINDS = frozenset(
         "note.deleted",  # subject: notes.id (now a tombstone)
         "actor.updated",  # subject: actors.id (profile or keys changed)
         "actor.deleted",  # subject: actors.id
+        # the marketplace (fedcoop.gigs) publishes through the same outbox
+        "gig.created",  # subject: gigs.id
+        "gig.updated",  # subject: gigs.id (edited, filled, closed, reopened)
+        "gig.deleted",  # subject: gigs.id (withdrawn)
+        "application.offered",  # subject: applications.id (a local worker applies)
+        "application.withdrawn",  # subject: applications.id
+        "application.accepted",  # subject: applications.id; payload: agreement_id
+        "application.rejected",  # subject: applications.id
+        "agreement.status",  # subject: agreements.id; payload: status
+        "agreement.completion",  # subject: agreements.id (worker's EconomicEvent)
+        "agreement.payment",  # subject: agreements.id (payer's transfer EconomicEvent)
+        "agreement.receipt",  # subject: agreements.id (poster's confirmation Document)
+        # cooperatives (fedcoop.gigs.membership, fedcoop.gigs.governance)
+        "membership.join",  # subject: memberships.id (a local person asks a remote coop)
+        "membership.leave",  # subject: memberships.id (a local person leaves a remote coop)
+        "membership.accepted",  # subject: memberships.id (a local coop admits: Accept + Add)
+        "membership.rejected",  # subject: memberships.id (a local coop refuses a Join)
+        "membership.removed",  # subject: memberships.id (a local coop removes a member)
+        "membership.role_changed",  # subject: memberships.id (Add of the new Relationship)
+        "proposal.opened",  # subject: proposals.id (Create(Question) to the members)
+        "proposal.closed",  # subject: proposals.id (Update(Question) with the tally)
+        "vote.cast",  # subject: votes.id (a local member votes on a remote coop's Question)
+        # reviews and moves (fedcoop.gigs.reviews, fedcoop.gigs.moves)
+        "review.sealed",  # subject: reviews.id (tell the other party's instance: written)
+        "review.published",  # subject: reviews.id (unsealed: the signed review goes out)
+        "review.replied",  # subject: review_replies.id (the subject's public answer)
+        "review.reported",  # subject: review_reports.id (Flag to the reviewer's instance)
+        "actor.moved",  # subject: actors.id; payload: target (Move to the followers)
     }
 )
 

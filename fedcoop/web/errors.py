@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -64,30 +65,48 @@ def error_response(
     return response
 
 
+async def _ensure_template_context(request: web.Request) -> None:
+    """Run the template context processors if they have not run yet.
+
+    aiohttp_jinja2 runs them in a middleware it appends innermost, so an error raised by an
+    outer middleware (a CSRF refusal, a failed session lookup) arrives here before they did,
+    and the page would lack `instance_name` or `current_account`.
+    """
+    if aiohttp_jinja2.REQUEST_CONTEXT_KEY in request:
+        return
+    context: dict[str, Any] = {}
+    try:
+        for processor in request.config_dict.get(aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY, ()):
+            context.update(await processor(request))
+    except Exception:  # the page falls back to plain text; the original error still shows
+        log.exception("template context failed for an error page")
+    request[aiohttp_jinja2.REQUEST_CONTEXT_KEY] = context
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    headers: dict[str, str] = {}
+    field: str | None = None
     try:
         return await handler(request)
-    except TooManyRequests as exc:
-        return error_response(request, 429, exc.safe_message, {"Retry-After": str(exc.retry_after)})
-    except ServiceUnavailable as exc:
-        return error_response(request, 503, exc.safe_message, {"Retry-After": str(exc.retry_after)})
+    except (TooManyRequests, ServiceUnavailable) as exc:
+        status, message = exc.status, exc.safe_message
+        headers["Retry-After"] = str(exc.retry_after)
     except AppError as exc:
-        return error_response(request, exc.status, exc.safe_message, field=exc.field)
+        status, message, field = exc.status, exc.safe_message, exc.field
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        status = exc.status
         message = (
             exc.text
             if exc.text and not exc.text.startswith(str(exc.status))
             else (_REASONS.get(exc.status, exc.reason))
-        )
-        return error_response(
-            request,
-            exc.status,
-            message or exc.reason,
-            {k: v for k, v in exc.headers.items() if k in ("Allow",)},
-        )
+        ) or exc.reason
+        headers.update({k: v for k, v in exc.headers.items() if k in ("Allow",)})
     except Exception:
+        # The traceback goes to the log only: exception text can hold paths, SQL or data.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(request, 500, "Something went wrong on our side.")
+        status, message = 500, "Something went wrong on our side."
+    await _ensure_template_context(request)
+    return error_response(request, status, message, headers or None, field=field)

@@ -16,6 +16,15 @@ from fedcoop.web.state import DB, SETTINGS, URIS
 routes = web.RouteTableDef()
 
 
+def web_link(actor: Actor) -> str | None:
+    """A link to an actor that is safe in `href`: http(s) only, since a remote actor's `url`
+    is whatever its server sent (`javascript:` included)."""
+    for candidate in (actor.url, actor.uri):
+        if candidate and candidate.lower().startswith(("https://", "http://")):
+            return candidate
+    return None
+
+
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
     all_coops = await request.app[DB].read(coops.list_coops)
@@ -44,6 +53,7 @@ async def render_profile(
         raise NotFound("There is nobody by that name here.")
     actor: Actor = context["actor"]
     context["handle"] = f"@{actor.username}@{request.app[URIS].domain}"
+    context["web_link"] = web_link
     response = aiohttp_jinja2.render_template("profile.html", request, context)
     response.headers["Vary"] = "Accept"
     return response

@@ -3,3 +3,5 @@
 Each handler module registers itself with `@handles(...)`; importing this package imports
 them all, so the registry is complete once `fedcoop.federation.handlers` is imported.
 """
+
+from fedcoop.federation.handlers import actors, block, follow, notes  # noqa: F401  (registers)

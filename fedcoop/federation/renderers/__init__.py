@@ -1,1 +1,3 @@
 """Outbound renderers: a committed domain event -> the activities to publish and to whom."""
+
+from fedcoop.federation.renderers import social  # noqa: F401  (registers)

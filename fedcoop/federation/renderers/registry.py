@@ -23,6 +23,7 @@ class Audience:
 
     actor_uris: tuple[str, ...] = ()
     followers_of: tuple[str, ...] = ()  # local actor ids whose accepted followers receive it
+    members_of: tuple[str, ...] = ()  # local coop actor ids whose active members receive it
     # Recipients whose actor document says they implement these FEPs get `activity`; the others
     # get `fallback` instead (dual rendering: a Proposal for fedcoop/Mitra, a Note for Mastodon).
     requires: tuple[str, ...] = ()
