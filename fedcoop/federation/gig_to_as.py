@@ -7,6 +7,7 @@ apply" line and an FEP-e232 Link tag pointing at the Proposal, which Mitra fetch
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 from typing import Any
 
@@ -72,7 +73,9 @@ def gig_to_proposal(
         "id": gig.primary_uri,
         "action": primary_action,
         "resourceQuantity": quantity(gig.unit, gig.unit_quantity),
-        "availableQuantity": quantity(gig.unit, gig.remaining if gig.state == "open" else 0),
+        "availableQuantity": quantity(
+            gig.unit, gig.remaining if gig.state == "open" else Decimal(0)
+        ),
         "minimumQuantity": quantity(gig.unit, gig.minimum),
     }
     if gig.skills:

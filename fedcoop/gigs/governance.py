@@ -516,6 +516,10 @@ def cast_vote(
     if previous is not None:
         # The first vote counts (as in Mastodon polls); a second one is refused.
         return VoteResult(False, "already voted")
+    if note_uri is not None and conn.execute(
+        "SELECT 1 FROM votes WHERE note_uri = ?", (note_uri,)
+    ).fetchone():
+        return VoteResult(False, "already counted")
     if proposal.local and not is_eligible(conn, proposal.id, voter_id):
         return VoteResult(False, "not eligible: not a member when the vote opened")
     if not proposal.local:
@@ -591,8 +595,9 @@ def close_proposal(conn: sqlite3.Connection, proposal_id: str, *, now: datetime)
     if not moved:
         raise Conflict("The proposal was closed meanwhile.")
     decision_id = ids.new_id()
+    _insert_decision(conn, decision_id, proposal, result, "", now_s)
     effect = _apply(conn, proposal, result, decision_id)
-    _insert_decision(conn, decision_id, proposal, result, effect, now_s)
+    conn.execute("UPDATE decisions SET effect = ? WHERE id = ?", (effect, decision_id))
     emit(conn, "proposal.closed", proposal.coop_actor_id, proposal.id)
     found = get_decision(conn, proposal.id)
     assert found is not None

@@ -163,6 +163,17 @@ def remote_member_uris(conn: sqlite3.Connection, coop_actor_ids: tuple[str, ...]
     return [str(r[0]) for r in rows]
 
 
+def local_members_of(conn: sqlite3.Connection, coop_actor_id: str) -> list[str]:
+    """Ids of this instance's people who are active members of a (remote) coop."""
+    rows = conn.execute(
+        "SELECT memberships.actor_id FROM memberships JOIN actors "
+        "ON actors.id = memberships.actor_id WHERE memberships.coop_actor_id = ? "
+        "AND memberships.state = 'active' AND actors.local = 1",
+        (coop_actor_id,),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def pending_requests(
     conn: sqlite3.Connection, coop_actor_id: str
 ) -> list[tuple[Membership, Actor]]:
@@ -321,6 +332,13 @@ def admit(
     admitted = _move(conn, membership, "active", role=_role(role))
     emit(conn, "membership.accepted", membership.coop_actor_id, admitted.id)
     return admitted
+
+
+def resend_acceptance(conn: sqlite3.Connection, membership_id: str) -> None:
+    """A member asks again (their server may have lost our answer): send Accept + Add anew."""
+    found = get_membership(conn, membership_id)
+    if found is not None and found.state == "active":
+        emit(conn, "membership.accepted", found.coop_actor_id, found.id)
 
 
 def refuse(conn: sqlite3.Connection, membership_id: str, *, by_actor_id: str | None) -> Membership:

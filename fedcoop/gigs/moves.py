@@ -103,9 +103,7 @@ def move_out(conn: sqlite3.Connection, uris: Uris, actor_id: str, target_id: str
     return _require(conn, actor_id)
 
 
-def honour_move(
-    conn: sqlite3.Connection, uris: Uris, old_id: str, new_id: str
-) -> MoveOutcome:
+def honour_move(conn: sqlite3.Connection, uris: Uris, old_id: str, new_id: str) -> MoveOutcome:
     """OLD moved to NEW (NEW lists OLD in alsoKnownAs): move followers, ask again for
     memberships, and let OLD's reviews count for NEW. Idempotent."""
     old = _require(conn, old_id)

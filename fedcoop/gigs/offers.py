@@ -167,7 +167,11 @@ def _row_to_gig(conn: sqlite3.Connection, row: sqlite3.Row) -> Gig:
         (row["id"], *LIVE_AGREEMENT_STATES),
     ).fetchall()
     available = Decimal(row["available"])
-    remaining = available - sum((Decimal(r[0]) for r in held), Decimal(0))
+    # A remote gig's origin publishes what is still available (other instances' agreements
+    # are invisible here), so only a local gig subtracts the agreements that hold capacity.
+    remaining = (
+        (available - sum((Decimal(r[0]) for r in held), Decimal(0))) if row["local"] else available
+    )
     return Gig(
         id=row["id"],
         uri=row["uri"],

@@ -208,9 +208,7 @@ def check_draft(role: str, draft: ReviewDraft) -> dict[str, int]:
     criteria: dict[str, int] = {}
     for name, value in draft.criteria.items():
         if name not in allowed:
-            raise ValidationError(
-                f"a {role} rates {', '.join(allowed)}", field=f"criteria.{name}"
-            )
+            raise ValidationError(f"a {role} rates {', '.join(allowed)}", field=f"criteria.{name}")
         criteria[name] = _score(value, f"criteria.{name}")
     return criteria
 
@@ -285,12 +283,16 @@ def reviews_about(
     return [_review(r) for r in rows]
 
 
-def count_about(conn: sqlite3.Connection, subject_ids: Sequence[str]) -> int:
+def count_about(
+    conn: sqlite3.Connection, subject_ids: Sequence[str], *, include_unverified: bool = True
+) -> int:
     if not subject_ids:
         return 0
     marks = ",".join("?" * len(subject_ids))
+    verified = "" if include_unverified else " AND verified = 1"
     row = conn.execute(
-        f"SELECT count(*) FROM reviews WHERE subject_id IN ({marks}) AND state = 'published'",
+        f"SELECT count(*) FROM reviews WHERE subject_id IN ({marks}) AND state = 'published'"
+        f"{verified}",
         tuple(subject_ids),
     ).fetchone()
     return int(row[0])
@@ -346,7 +348,11 @@ def get_report(conn: sqlite3.Connection, report_id: str) -> Report | None:
     if row is None:
         return None
     return Report(
-        row["id"], row["review_id"], row["reporter_id"], row["reason"], row["state"],
+        row["id"],
+        row["review_id"],
+        row["reporter_id"],
+        row["reason"],
+        row["state"],
         row["created_at"],
     )
 
@@ -635,8 +641,16 @@ def answer_review(
     conn.execute(
         "INSERT INTO review_replies (id, uri, review_id, author_id, text, content, local, "
         "published_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-        (reply_id, uris.object("review-replies", reply_id), review_id, author_id, text, content,
-         stamp, stamp),
+        (
+            reply_id,
+            uris.object("review-replies", reply_id),
+            review_id,
+            author_id,
+            text,
+            content,
+            stamp,
+            stamp,
+        ),
     )
     events.emit(conn, "review.replied", author_id, reply_id)
     found = get_reply(conn, reply_id)
@@ -699,3 +713,14 @@ def open_reports(conn: sqlite3.Connection) -> list[Report]:
         Report(r["id"], r["review_id"], r["reporter_id"], r["reason"], r["state"], r["created_at"])
         for r in rows
     ]
+
+
+def delete_remote_review(conn: sqlite3.Connection, uri: str, author_id: str) -> bool:
+    """Its author deleted a review from elsewhere: it goes (and stops counting)."""
+    review = get_review_by_uri(conn, uri)
+    if review is None or review.local:
+        return False
+    if review.reviewer_id != author_id:
+        raise Forbidden("only its author can delete a review")
+    conn.execute("DELETE FROM reviews WHERE id = ?", (review.id,))
+    return True

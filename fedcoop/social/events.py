@@ -38,6 +38,7 @@ KINDS = frozenset(
         "application.withdrawn",  # subject: applications.id
         "application.accepted",  # subject: applications.id; payload: agreement_id
         "application.rejected",  # subject: applications.id
+        "application.refused",  # no row: payload offer_uri, worker_uri, reason (bad Offer)
         "agreement.status",  # subject: agreements.id; payload: status
         "agreement.completion",  # subject: agreements.id (worker's EconomicEvent)
         "agreement.payment",  # subject: agreements.id (payer's transfer EconomicEvent)

@@ -4,4 +4,12 @@ Each handler module registers itself with `@handles(...)`; importing this packag
 them all, so the registry is complete once `fedcoop.federation.handlers` is imported.
 """
 
-from fedcoop.federation.handlers import actors, block, follow, notes  # noqa: F401  (registers)
+from fedcoop.federation.handlers import (  # noqa: F401  (registers)
+    actors,
+    block,
+    coops,
+    follow,
+    gigs,
+    notes,
+    reviews,
+)

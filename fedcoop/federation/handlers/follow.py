@@ -20,7 +20,7 @@ from fedcoop.federation.handlers.common import (
     object_of,
     sender,
 )
-from fedcoop.federation.handlers.registry import InboxItem, Reject, handles
+from fedcoop.federation.handlers.registry import REGISTRY, InboxItem, Reject, handles
 from fedcoop.social import blocks, follows
 
 ACTOR_TYPES = ("Person", "Group", "Application", "Service", "Organization")
@@ -112,11 +112,12 @@ async def handle_undo_follow(ctx: FederationContext, item: InboxItem) -> str:
 
 @handles("Undo", None)
 async def handle_undo_reference(ctx: FederationContext, item: InboxItem) -> str:
-    """An Undo naming its activity by id only: a Follow or a Block the sender made."""
+    """An Undo naming its activity by id only: a Follow or a Block the sender made, or
+    whatever a hook recognises (an Offer withdrawn, a Join undone)."""
     uri = object_id(item)
     actor = await sender(ctx, item)
 
-    def apply(conn: sqlite3.Connection) -> str:
+    def apply(conn: sqlite3.Connection) -> str | None:
         follow = follows.find_by_reference(conn, activity_uri=uri)
         if follow is not None:
             if follow.follower_id != actor.id:
@@ -129,6 +130,9 @@ async def handle_undo_reference(ctx: FederationContext, item: InboxItem) -> str:
                 raise Reject("only its blocker may undo a Block")
             blocks.receive_unblock(conn, actor.id, activity_uri=uri)
             return "applied: block undone"
-        return "ignored: unknown activity"
+        return None
 
-    return await ctx.db.write(apply)
+    outcome = await ctx.db.write(apply)
+    if outcome is None:
+        outcome = await REGISTRY.run_hooks("undo-reference", ctx, item, uri, actor)
+    return outcome or "ignored: unknown activity"

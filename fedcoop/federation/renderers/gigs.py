@@ -333,3 +333,19 @@ def render_receipt(rc: RenderContext, event: Event) -> list[Outgoing]:
         rc.uris.object("activities", event.id), "Create", poster.uri, obj, [worker.uri]
     )
     return [Outgoing(create, Audience(actor_uris=(worker.uri,)))]
+
+
+@renders("application.refused")
+def render_refusal(rc: RenderContext, event: Event) -> list[Outgoing]:
+    """An Offer we could not take (bad quantity, no capacity): no row, but the worker's
+    instance is told, so its pending application does not wait forever."""
+    poster = get_actor(rc.conn, event.actor_id)
+    offer_uri = event.payload.get("offer_uri")
+    worker_uri = event.payload.get("worker_uri")
+    if poster is None or not isinstance(offer_uri, str) or not isinstance(worker_uri, str):
+        return []
+    reject = _activity(
+        rc.uris.object("activities", event.id), "Reject", poster.uri, offer_uri, [worker_uri]
+    )
+    reject["content"] = str(event.payload.get("reason") or "")
+    return [Outgoing(reject, Audience(actor_uris=(worker_uri,)))]
