@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from fedcoop.accounts.actors import Actor
 from fedcoop.activitypub.documents import first_id
 from fedcoop.federation.context import FederationContext
 from fedcoop.federation.handlers.common import (
@@ -20,7 +21,7 @@ from fedcoop.federation.handlers.common import (
     object_of,
     sender,
 )
-from fedcoop.federation.handlers.registry import REGISTRY, InboxItem, Reject, handles
+from fedcoop.federation.handlers.registry import REGISTRY, InboxItem, Reject, handles, hook
 from fedcoop.social import blocks, follows
 
 ACTOR_TYPES = ("Person", "Group", "Application", "Service", "Organization")
@@ -136,3 +137,38 @@ async def handle_undo_reference(ctx: FederationContext, item: InboxItem) -> str:
     if outcome is None:
         outcome = await REGISTRY.run_hooks("undo-reference", ctx, item, uri, actor)
     return outcome or "ignored: unknown activity"
+
+
+async def _answer_reference(
+    ctx: FederationContext, item: InboxItem, uri: str, followee: Actor, *, accepted: bool
+) -> str | None:
+    """Accept/Reject naming our Follow by id only (some servers do not embed it)."""
+    follow_id = local_id_under(ctx, uri, "follows")
+
+    def apply(conn: sqlite3.Connection) -> str | None:
+        named = follows.find_by_reference(conn, activity_uri=uri, follow_id=follow_id)
+        if named is None:
+            return None
+        if named.followee_id != followee.id:
+            raise Reject("only the actor a Follow was sent to may answer it")
+        answer = follows.mark_accepted if accepted else follows.mark_rejected
+        answer(
+            conn, followee.id, activity_uri=uri, follow_id=follow_id, follower_id=named.follower_id
+        )
+        return "applied: follow accepted" if accepted else "applied: follow rejected"
+
+    return await ctx.db.write(apply)
+
+
+@hook("accept-reference")
+async def follow_accepted_by_reference(
+    ctx: FederationContext, item: InboxItem, uri: str, actor: Actor
+) -> str | None:
+    return await _answer_reference(ctx, item, uri, actor, accepted=True)
+
+
+@hook("reject-reference")
+async def follow_rejected_by_reference(
+    ctx: FederationContext, item: InboxItem, uri: str, actor: Actor
+) -> str | None:
+    return await _answer_reference(ctx, item, uri, actor, accepted=False)
