@@ -25,7 +25,24 @@ from fedcoop.federation.policy import Policy
 from fedcoop.federation.runtime import build_workers
 from fedcoop.federation.signing import Signers
 from fedcoop.uris import Uris
-from fedcoop.web import activities, actors, auth_pages, inbox, notes, oauth, pages, wellknown
+from fedcoop.web import (
+    activities,
+    actors,
+    api_coops,
+    auth_pages,
+    coop_pages,
+    governance_pages,
+    inbox,
+    market_routes,
+    mastodon,
+    notes,
+    oauth,
+    pages,
+    reviews,
+    reviews_api,
+    wellknown,
+)
+from fedcoop.web import affiliations as coop_affiliations
 from fedcoop.web.authorized_fetch import authorized_fetch_middleware
 from fedcoop.web.bearer import oauth_middleware
 from fedcoop.web.csrf import csrf_middleware
@@ -68,6 +85,7 @@ def make_app(settings: Settings) -> web.Application:
             csrf_middleware,
             oauth_middleware,
             authorized_fetch_middleware,
+            mastodon.rate_limit_middleware,
         ],
         client_max_size=settings.federation.max_body_bytes,
     )
@@ -99,6 +117,14 @@ def make_app(settings: Settings) -> web.Application:
     app.add_routes(auth_pages.routes)
     app.on_response_prepare.append(add_security_headers)
     app.add_routes(oauth.routes)
+    app.add_routes(coop_affiliations.routes)
+    app.add_routes(coop_pages.routes)
+    app.add_routes(governance_pages.routes)
+    app.add_routes(api_coops.routes)
+    app.add_routes(reviews.routes)
+    app.add_routes(reviews_api.routes)
+    app.add_routes(market_routes.routes)
+    mastodon.setup(app, settings)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
 

@@ -1,4 +1,4 @@
-"""The `fedcoop` command: init, serve, user, coop, federation, demo, check.
+"""The `fedcoop` command: init, serve, user, coop, federation, export, import, demo, check.
 
 User mistakes (bad arguments, bad config values, a taken name) print one line and exit 2;
 tracebacks are for bugs only.
@@ -180,6 +180,27 @@ def cmd_federation_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from fedcoop.portability import export_user
+
+    path = export_user(
+        Path(args.data_dir), args.username, Path(args.output) if args.output else None
+    )
+    print(f"Wrote {path} (signed archive of @{args.username})")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from fedcoop.portability import run_import
+
+    summary = run_import(Path(args.data_dir), args.username, Path(args.archive))
+    print(f"Imported {summary.old_uri} into @{args.username}: every proof verified")
+    print(f"  reviews added: {summary.reviews_added}")
+    for name, count in sorted(summary.counts.items()):
+        print(f"  {name}: {count} checked")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fedcoop", description="A federated server for platform cooperatives.")
     parser.add_argument("--version", action="version", version=f"fedcoop {__version__}")
@@ -254,6 +275,18 @@ def build_parser() -> argparse.ArgumentParser:
     q = fsub.add_parser("list", help="show the mode and every rule")
     q.add_argument("--data-dir", required=True)
     q.set_defaults(func=cmd_federation_list)
+
+    p = sub.add_parser("export", help="write everything a person owns as a signed archive")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("username")
+    p.add_argument("--output", help="file to write (default: USERNAME-TIME.fedcoop.json)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="read a person's archive into a local account")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("username", help="the local account to import into (create it first)")
+    p.add_argument("archive", help="the .fedcoop.json file written by `fedcoop export`")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("check", help="validate configuration, schema and keys")
     p.add_argument("--data-dir", required=True)

@@ -165,6 +165,21 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    rate_limit: int = field(
+        default=300,
+        metadata=_doc(
+            "Requests one token (or, without a token, one address) may make to the Mastodon "
+            "client API per window; the `X-RateLimit-*` headers report it.",
+            min=1,
+        ),
+    )
+    rate_limit_window_seconds: int = field(
+        default=300, metadata=_doc("Length of the client API's rate-limit window.", min=1)
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     instance: InstanceSettings
@@ -173,6 +188,7 @@ class Settings:
     auth: AuthSettings
     federation: FederationSettings
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
     @property
     def database_path(self) -> Path:
@@ -191,6 +207,7 @@ SECTIONS: dict[str, type] = {
     "auth": AuthSettings,
     "federation": FederationSettings,
     "delivery": DeliverySettings,
+    "api": ApiSettings,
 }
 
 

@@ -17,6 +17,8 @@ from aiohttp import web
 
 from fedcoop.app import make_app
 from fedcoop.config import CONFIG_FILE, load_settings
+from fedcoop.demo_gigs import seed_gig_federation, seed_gigs
+from fedcoop.demo_governance import seed_governance
 from fedcoop.provisioning import add_user, init_instance
 
 DEMO_PASSWORD = "fedcoop-demo"  # printed with the logins: this is sample data on loopback
@@ -112,6 +114,8 @@ async def _serve_all(instances: list[DemoInstance]) -> None:
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", inst.port).start()
             runners.append(runner)
+        await _seed_governance(instances)
+        await seed_gig_federation(instances)  # after the members joined their coops
         print("fedcoop demo is running:", flush=True)
         for inst in instances:
             print("  " + describe(inst), flush=True)
@@ -127,12 +131,21 @@ async def _serve_all(instances: list[DemoInstance]) -> None:
             await runner.cleanup()
 
 
+async def _seed_governance(instances: list[DemoInstance]) -> None:
+    """Memberships across the instances and two votes, over real federation (first run)."""
+    try:
+        await asyncio.wait_for(seed_governance(instances), timeout=90)
+    except (TimeoutError, OSError, AssertionError, LookupError) as exc:
+        print(f"(sample memberships and votes were not all seeded: {exc})", flush=True)
+
+
 def run_demo(
     root: Path, *, base_port: int = 8001, instances: int = 3, seed_only: bool = False
 ) -> None:
     chosen = plan(root, base_port, instances)
     for inst in chosen:
         seed(inst)
+        seed_gigs(inst)
     if seed_only:
         for inst in chosen:
             print(describe(inst))

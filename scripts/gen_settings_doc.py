@@ -25,6 +25,7 @@ SECTION_INTROS = {
     "database": "The SQLite database and how it is written.",
     "auth": "Sign-in, sessions and OAuth tokens.",
     "federation": "How this instance talks to other servers.",
+    "api": "The Mastodon client API (docs/CLIENT_API.md).",
 }
 TYPE_NAMES = {"str": "string", "int": "integer", "bool": "boolean"}
 

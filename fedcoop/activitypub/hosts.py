@@ -10,6 +10,7 @@ so `evil.com@good.com` cannot pass for `good.com`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Final
@@ -85,6 +86,7 @@ def _dns_name(name: str, value: str) -> str:
     return ascii_name
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_host(value: str, *, scheme: str | None = None) -> str:
     """`HOST[:PORT]` in canonical form; the default port of `scheme` (when given) is dropped.
 

@@ -255,6 +255,15 @@ def claim_deliveries(
     ]
 
 
+def unclaim_deliveries(conn: sqlite3.Connection, delivery_ids: Sequence[str]) -> None:
+    """Hand claimed rows back untried (a worker stopping): unlocked, the attempt not counted."""
+    conn.executemany(
+        "UPDATE deliveries SET locked_until = NULL, attempts = attempts - 1 "
+        "WHERE id = ? AND state = 'queued' AND locked_until IS NOT NULL",
+        [(delivery_id,) for delivery_id in delivery_ids],
+    )
+
+
 @dataclass(frozen=True)
 class Signable:
     """What the delivery worker needs to send one activity."""

@@ -1,2 +1,2 @@
-"""Protocol I/O: converters between domain rows and AS2, discovery documents, and (later)
-the HTTP client, inbox intake, outbox and delivery."""
+"""Protocol I/O: the HTTP client, fetching, inbox intake, handlers, converters, outbox and
+delivery."""

@@ -10,7 +10,13 @@ from fedcoop.uris import Uris
 
 
 def actor_to_as(
-    actor: Actor, uris: Uris, *, admins: list[Actor] | None = None, icon_url: str | None = None
+    actor: Actor,
+    uris: Uris,
+    *,
+    admins: list[Actor] | None = None,
+    icon_url: str | None = None,
+    reputation: dict[str, Any] | None = None,
+    reviews: str | None = None,
 ) -> dict[str, Any]:
     uri = actor.uri
     doc: dict[str, Any] = {
@@ -58,9 +64,19 @@ def actor_to_as(
         doc["alsoKnownAs"] = actor.also_known_as
     if actor.moved_to:
         doc["movedTo"] = actor.moved_to
+    # fedcoop's documented extension (FEDERATION.md): reviews about the actor, with their
+    # proofs, and the reputation computed from them here.
+    if reviews:
+        doc["reviews"] = reviews
+    if reputation is not None:
+        doc["reputation"] = reputation
     if actor.type == "Group":
         doc["affiliations"] = uris.affiliations(uri)
         doc["attributedTo"] = [a.uri for a in (admins or [])]
         # FEP-1b12: a group addresses its own audience.
         doc["audience"] = uri
+    elif actor.type == "Person":
+        # The coop-signed Relationships this person holds, so any server can list their coops
+        # (each claim is then checked with the coop's own affiliations: federation/affiliations).
+        doc["affiliations"] = uris.affiliations(uri)
     return doc

@@ -14,6 +14,7 @@ from fedcoop.config import Settings
 from fedcoop.db import Database
 from fedcoop.errors import BadRequest, NotFound
 from fedcoop.federation.actor_to_as import actor_to_as
+from fedcoop.federation.review_collections import reputation_extension, reviews_url
 from fedcoop.uris import Uris
 
 MASTODON_COMPAT_VERSION = "4.3.0"
@@ -129,17 +130,21 @@ class Discovery:
     async def actor_document(self, kind: str | None, username: str) -> dict[str, Any]:
         """The AS2 document of a local Person or Group (`kind` None: either)."""
 
-        def load(conn: sqlite3.Connection) -> tuple[Actor | None, list[Actor]]:
+        def load(
+            conn: sqlite3.Connection,
+        ) -> tuple[Actor | None, list[Actor], dict[str, Any] | None]:
             actor = get_local_actor(conn, username)
             if actor is None or actor.type == "Application" or kind not in (None, actor.type):
-                return None, []
+                return None, [], None
             admins = coops.coop_staff(conn, actor.id) if actor.type == "Group" else []
-            return actor, admins
+            return actor, admins, reputation_extension(conn, actor)
 
-        actor, admins = await self.db.read(load)
+        actor, admins, reputation = await self.db.read(load)
         if actor is None:
             raise NotFound("no such actor")
-        return actor_to_as(actor, self.uris, admins=admins)
+        return actor_to_as(
+            actor, self.uris, admins=admins, reputation=reputation, reviews=reviews_url(actor)
+        )
 
     async def actor_document_any(self, username: str) -> dict[str, Any]:
         return await self.actor_document(None, username)

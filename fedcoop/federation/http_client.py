@@ -204,14 +204,17 @@ class FederationClient:
             f"; {contact})" if contact else ")"
         )
         self._session: aiohttp.ClientSession | None = None
+        self._resolver: PolicyResolver | None = None
 
     # lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         if self._session is not None:
             return
         inner = self._inner_resolver or aiohttp.DefaultResolver()
+        # The connector does not close a resolver it was given: `close()` does.
+        self._resolver = PolicyResolver(inner, allow_private_network=self._allow_private)
         connector = aiohttp.TCPConnector(
-            resolver=PolicyResolver(inner, allow_private_network=self._allow_private),
+            resolver=self._resolver,
             ssl=self._ssl,
             limit=100,
             limit_per_host=8,
@@ -230,6 +233,9 @@ class FederationClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._resolver is not None:
+            await self._resolver.close()
+            self._resolver = None
 
     async def __aenter__(self) -> FederationClient:
         await self.start()
@@ -313,7 +319,7 @@ class FederationClient:
                     # Fedify verifies (request-target) without the query (PROTOCOL.md §2).
                     sign_query = False
                     continue
-                if resp.status >= 400 or resp.status < 200:
+                if not 200 <= resp.status < 300:
                     raise FetchError(f"http_{resp.status}", status=resp.status)
                 if not is_as2_content_type(resp.headers.get("Content-Type")):
                     raise FetchError(

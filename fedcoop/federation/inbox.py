@@ -32,6 +32,7 @@ from fedcoop.activitypub.httpsig_common import HeaderInput, field_lines
 from fedcoop.db.database import StorageBusy
 from fedcoop.db.inbox_queries import NewInboxItem, store_item
 from fedcoop.federation.context import FederationContext
+from fedcoop.federation.fetcher import FetchBudget
 from fedcoop.federation.http_client import FetchError
 from fedcoop.federation.inbox_auth import Request, authenticate, refuse_blocked
 from fedcoop.federation.intake_rules import (
@@ -140,14 +141,17 @@ def _as_text(body: bytes, doc: dict[str, Any]) -> str:
 
 
 # embedded objects, for handlers ---------------------------------------------------------------
-async def resolve_embedded(ctx: FederationContext, activity: dict[str, Any]) -> dict[str, Any] | None:
+async def resolve_embedded(
+    ctx: FederationContext, activity: dict[str, Any], *, budget: FetchBudget | None = None
+) -> dict[str, Any] | None:
     """The activity's object, in a form a handler may trust, or None (drop it).
 
     The sender is authenticated as the activity's actor, so an embedded object whose author is
     that actor (and whose id is on the actor's host) is taken as sent. Any other object (an
     Announce of someone else's post, a forwarded reply, a bare id) is fetched by id from its
     own origin, which must answer with the same id and an AS2 type; if it cannot, the object is
-    dropped. Ids on our own host are never fetched: look them up locally.
+    dropped. Ids on our own host are never fetched: look them up locally. `budget` is the
+    activity's fetch allowance, when the handler keeps one.
     """
     obj = activity.get("object")
     if isinstance(obj, list):
@@ -165,7 +169,7 @@ async def resolve_embedded(ctx: FederationContext, activity: dict[str, Any]) -> 
     except HostError:
         return None
     try:
-        fetched = await ctx.fetcher.fetch_object(object_id)
+        fetched = await ctx.fetcher.fetch_object(object_id, budget=budget)
         check_document(fetched)
     except (FetchError, DocumentError) as exc:
         log.info("dropping embedded object %s: %s", object_id, exc)

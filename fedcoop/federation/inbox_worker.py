@@ -21,7 +21,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Final
 
 from fedcoop import clock
 from fedcoop.db.inbox_queries import (
@@ -32,8 +33,10 @@ from fedcoop.db.inbox_queries import (
     retry_item,
 )
 from fedcoop.federation.context import FederationContext
-from fedcoop.federation.handlers.registry import REGISTRY, InboxItem, Registry, Reject
 from fedcoop.federation.workers import Worker
+
+if TYPE_CHECKING:
+    from fedcoop.federation.handlers.registry import InboxItem, Registry
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,17 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (8 ** max(attempts - 1, 0)), LAST_RETRY)
 
 
+def _handlers() -> ModuleType:
+    """The handler registry module, imported on first use rather than with this module:
+    importing the handlers package imports every handler, and handlers import this module
+    (for MAX_ATTEMPTS), so an import at the top would be circular."""
+    from fedcoop.federation.handlers import registry
+
+    return registry
+
+
 def to_handler_item(stored: StoredItem) -> InboxItem:
-    return InboxItem(
+    item: InboxItem = _handlers().InboxItem(
         id=stored.id,
         activity_uri=stored.activity_uri,
         activity_type=stored.activity_type,
@@ -68,6 +80,7 @@ def to_handler_item(stored: StoredItem) -> InboxItem:
         activity=stored.activity(),
         attempts=stored.attempts,
     )
+    return item
 
 
 class InboxWorker:
@@ -75,7 +88,7 @@ class InboxWorker:
         self,
         ctx: FederationContext,
         *,
-        registry: Registry = REGISTRY,
+        registry: Registry | None = None,
         batch: int = BATCH,
         lock_seconds: float = LOCK_SECONDS,
         max_attempts: int = MAX_ATTEMPTS,
@@ -85,7 +98,9 @@ class InboxWorker:
         """`on_applied` is called after a pass that applied something: handlers may have
         written events (an Accept to send), so the outbox need not wait for its poll."""
         self.ctx = ctx
-        self.registry = registry
+        handlers = _handlers()
+        self.registry: Registry = registry if registry is not None else handlers.REGISTRY
+        self._reject: type[Exception] = handlers.Reject
         self.batch = batch
         self.lock_seconds = lock_seconds
         self.max_attempts = max_attempts
@@ -132,7 +147,7 @@ class InboxWorker:
         try:
             item = to_handler_item(stored)
             outcome = await handler(self.ctx, item)
-        except Reject as exc:
+        except self._reject as exc:
             log.info("inbox item %s rejected: %s", stored.id, exc)
             await self._finish(stored, "failed", f"rejected: {exc}")
             return False

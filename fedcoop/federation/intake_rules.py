@@ -36,6 +36,8 @@ OWNED_OBJECT_ACTIVITIES: Final = frozenset({"Create", "Update", "Delete"})
 ACTOR_TYPES: Final = frozenset({"Person", "Group", "Application", "Service", "Organization"})
 # Where the authority of `scheme://authority/...` ends, as urlsplit reads it.
 _AUTHORITY_END: Final = re.compile(r"[/?#]")
+# What `hosts.url_scheme_and_host` refuses anywhere in a URL.
+_REFUSED_IN_URL: Final = re.compile(r"[\s\\]")
 
 
 class IntakeRefused(Exception):
@@ -132,8 +134,7 @@ def origin_host(uri: str) -> str:
         raise HostError(f"not an absolute URL: {uri[:100]!r}")
     end = _AUTHORITY_END.search(tail)
     cut = len(head) + len(sep) + (end.start() if end else len(tail))
-    rest = uri[cut:]
-    if "\\" in rest or any(c.isspace() for c in rest):
+    if _REFUSED_IN_URL.search(uri, cut):
         raise HostError("a URL may not contain white space or backslashes")
     return _origin_host(uri[:cut])
 

@@ -11,7 +11,8 @@ single writer thread:
    event), store each activity, queue one delivery per distinct inbox, and mark the event
    published. A crash leaves either all of it or none of it.
 
-Recipients are the explicit actors plus the accepted remote followers of `followers_of`; each
+Recipients are the explicit actors, the accepted remote followers of `followers_of` and the
+active remote members of the coops in `members_of` (members-only posts and proposals); each
 gets its shared inbox when it has one, so one host with many followers gets one request. Local
 actors and our own host are skipped (the domain delivers locally itself), and so are blocked
 hosts. Dual rendering: a recipient whose actor document implements every FEP in
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from fedcoop import clock
 from fedcoop.activitypub.hosts import HostError, host_of, normalise_host
@@ -47,6 +49,7 @@ from fedcoop.federation.renderers.registry import (
 )
 from fedcoop.federation.retry import backoff
 from fedcoop.federation.workers import Worker
+from fedcoop.gigs.membership import remote_member_uris
 from fedcoop.social.events import Event, EventStates, event_from_row
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,7 @@ class OutboxWorker:
         self._now = now
         scheme = ctx.settings.instance.scheme
         self._own_host = normalise_host(ctx.settings.instance.domain, scheme=scheme)
+        self._hosts: dict[str, str] = {}  # origin -> normalised host
 
     def worker(self, poll_seconds: float = 1.0) -> Worker:
         """For the supervisor; wake it (`Supervisor.wake("outbox")`) after emitting events."""
@@ -164,8 +168,11 @@ class OutboxWorker:
             if isinstance(result, FetchError):
                 log.info("recipient %s unavailable: %s", uri, result)
                 missing.add(uri)
-            elif isinstance(result, BaseException):
+            elif isinstance(result, asyncio.CancelledError):
                 raise result
+            elif isinstance(result, BaseException):
+                log.error("fetching recipient %s failed", uri, exc_info=result)
+                missing.add(uri)
         return missing
 
     async def _blocked(self, hosts: Iterable[str]) -> frozenset[str]:
@@ -249,23 +256,42 @@ class OutboxWorker:
         """Distinct (inbox, variant) targets of an audience, and explicit actors not known."""
         explicit = q.recipients_by_uri(conn, audience.actor_uris)
         unknown = set(audience.actor_uris) - explicit.keys()
-        recipients = [*explicit.values(), *q.remote_followers(conn, audience.followers_of)]
+        # Members-only reach: each active remote member of `members_of` is a recipient.
+        members = q.recipients_by_uri(conn, remote_member_uris(conn, audience.members_of))
+        recipients = [
+            *explicit.values(),
+            *q.remote_followers(conn, audience.followers_of),
+            *members.values(),
+        ]
         requires = frozenset(audience.requires)
         found: dict[tuple[str, bool], Target] = {}
         for recipient in recipients:
             inbox = recipient.shared_inbox or recipient.inbox
             if recipient.local or not inbox:
                 continue
+            capable = requires <= recipient.implements
+            if (inbox, capable) in found:
+                continue  # a shared inbox: one delivery serves every follower behind it
             try:
-                host = host_of(inbox)
+                host = self._host_of(inbox)
             except HostError:
                 log.info("skipping %s: its inbox is not a usable URL", recipient.uri)
                 continue
-            if host == self._own_host:
-                continue
-            capable = requires <= recipient.implements
-            found.setdefault((inbox, capable), Target(inbox, host, capable))
+            if host != self._own_host:
+                found[inbox, capable] = Target(inbox, host, capable)
         return list(found.values()), unknown
+
+    def _host_of(self, url: str) -> str:
+        """`host_of`, remembered per origin: IDNA normalisation costs about a third of a
+        millisecond, and a fan-out to 1,000 followers names only a few origins."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}:{parts.netloc}"
+        host = self._hosts.get(origin)
+        if host is None:
+            if len(self._hosts) > 10_000:
+                self._hosts.clear()
+            host = self._hosts[origin] = host_of(url)
+        return host
 
     def _is_own(self, uri: str) -> bool:
         try:

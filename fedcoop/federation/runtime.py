@@ -10,6 +10,8 @@ from __future__ import annotations
 from fedcoop.federation import delivery, outbox
 from fedcoop.federation.context import FederationContext
 from fedcoop.federation.inbox_worker import InboxWorker
+from fedcoop.federation.proposal_closer import ProposalCloser
+from fedcoop.federation.review_publishing import ReviewSealWorker
 from fedcoop.federation.workers import Supervisor
 
 
@@ -24,4 +26,7 @@ def build_workers(ctx: FederationContext) -> Supervisor:
     supervisor.add(deliveries.worker())
     inbox = InboxWorker(ctx, on_applied=lambda: supervisor.wake(outbox.WORKER_NAME))
     supervisor.add(inbox.worker())
+    closer = ProposalCloser(ctx, on_closed=lambda: supervisor.wake(outbox.WORKER_NAME))
+    supervisor.add(closer.worker())
+    supervisor.add(ReviewSealWorker(ctx.db).worker())
     return supervisor

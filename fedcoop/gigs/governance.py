@@ -378,6 +378,16 @@ def decisions_log(
     return out
 
 
+def coop_rates(conn: sqlite3.Connection, coop_actor_id: str) -> tuple[Decimal, Decimal]:
+    """(fee rate, solidarity-fund rate) of a local coop, as shares."""
+    row = conn.execute(
+        "SELECT fee_rate, solidarity_rate FROM coops WHERE actor_id = ?", (coop_actor_id,)
+    ).fetchone()
+    if row is None:
+        return Decimal(0), Decimal(0)
+    return Decimal(row[0]), Decimal(row[1])
+
+
 # opening ------------------------------------------------------------------------------------
 
 
@@ -516,9 +526,10 @@ def cast_vote(
     if previous is not None:
         # The first vote counts (as in Mastodon polls); a second one is refused.
         return VoteResult(False, "already voted")
-    if note_uri is not None and conn.execute(
-        "SELECT 1 FROM votes WHERE note_uri = ?", (note_uri,)
-    ).fetchone():
+    if (
+        note_uri is not None
+        and conn.execute("SELECT 1 FROM votes WHERE note_uri = ?", (note_uri,)).fetchone()
+    ):
         return VoteResult(False, "already counted")
     if proposal.local and not is_eligible(conn, proposal.id, voter_id):
         return VoteResult(False, "not eligible: not a member when the vote opened")

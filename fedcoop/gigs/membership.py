@@ -139,6 +139,23 @@ def active_members(conn: sqlite3.Connection, coop_actor_id: str) -> list[tuple[A
     return out
 
 
+def member_rows(conn: sqlite3.Connection, coop_actor_id: str) -> list[tuple[Membership, Actor]]:
+    """Every active row of a coop (outcasts included, last), admins first, with the actor."""
+    rows = conn.execute(
+        "SELECT * FROM memberships WHERE coop_actor_id = ? AND state = 'active' "
+        "ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'moderator' THEN 1 WHEN 'member' THEN 2 "
+        "ELSE 3 END, created_at, id",
+        (coop_actor_id,),
+    ).fetchall()
+    out = []
+    for row in rows:
+        found = _membership(row)
+        actor = get_actor(conn, row["actor_id"])
+        if found is not None and actor is not None:
+            out.append((found, actor))
+    return out
+
+
 def count_active_members(conn: sqlite3.Connection, coop_actor_id: str) -> int:
     row = conn.execute(
         "SELECT count(*) FROM memberships WHERE coop_actor_id = ? AND state = 'active' "
@@ -396,6 +413,9 @@ def set_role(
         (role, clock.now_iso(), membership.id),
     )
     emit(conn, "membership.role_changed", coop_actor_id, membership.id)
+    if "admin" in (role, membership.role):
+        # The Group's `attributedTo` lists its admins: servers holding a copy must refresh it.
+        emit(conn, "actor.updated", coop_actor_id, coop_actor_id)
     changed = get_membership(conn, membership.id)
     assert changed is not None
     return changed

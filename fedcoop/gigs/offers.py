@@ -413,7 +413,9 @@ def set_state(conn: sqlite3.Connection, gig_id: str, actor_id: str, new_state: s
     events.emit(
         conn, "gig.deleted" if new_state == "withdrawn" else "gig.updated", actor_id, gig_id
     )
-    return require_gig(conn, gig_id)
+    changed = get_gig(conn, gig_id)  # not require_gig: that calls a withdrawn gig "not found"
+    assert changed is not None
+    return changed
 
 
 def refresh_fill_state(

@@ -3,9 +3,9 @@
 A members' decision to federate with or block an instance does not change this instance's
 federation policy by itself: the instance may host several coops, and its policy is the
 instance's. The decision is recorded here as a `pending` action; an admin of the coop applies
-it (one click on the coop's decisions page, or `fedcoop coop apply-policy`), which writes it
-through `fedcoop.social.domain_policies` (federate = an `allow` rule, which also replaces a
-block of that domain), or dismisses it.
+it (one click on the coop's decisions page, or `POST …/policy-actions/{id}/apply` in the API),
+which writes it through `fedcoop.social.domain_policies` (federate = an `allow` rule, which
+also replaces a block of that domain), or dismisses it.
 """
 
 from __future__ import annotations

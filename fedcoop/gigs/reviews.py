@@ -367,6 +367,18 @@ def has_seal(conn: sqlite3.Connection, agreement_uri: str, reviewer_id: str) -> 
     )
 
 
+def under_review(conn: sqlite3.Connection, agreement_uri: str) -> bool:
+    """Has a review of this agreement been written (a review row here, or a seal)?"""
+    return (
+        conn.execute(
+            "SELECT 1 FROM reviews WHERE agreement_uri = ? UNION ALL "
+            "SELECT 1 FROM review_seals WHERE agreement_uri = ? LIMIT 1",
+            (agreement_uri, agreement_uri),
+        ).fetchone()
+        is not None
+    )
+
+
 def _seal_digest(conn: sqlite3.Connection, agreement_uri: str, reviewer_id: str) -> str | None:
     row = conn.execute(
         "SELECT digest FROM review_seals WHERE agreement_uri = ? AND reviewer_id = ?",
@@ -603,12 +615,20 @@ def store_remote_review(
     return require_review(conn, review_id), True
 
 
-def mark_verified(conn: sqlite3.Connection, review_id: str) -> None:
-    """A review kept unverified (its origin could not be reached) was checked later."""
+def mark_verified(conn: sqlite3.Connection, review_id: str, digest: str) -> bool:
+    """A review kept unverified (its origin could not be reached) was checked later; like
+    any verified review, it may complete the pair that unseals ours. False (and unchanged)
+    when it differs from the review sealed earlier: that never counts."""
+    review = require_review(conn, review_id)
+    sealed = _seal_digest(conn, review.agreement_uri, review.reviewer_id)
+    if sealed is not None and sealed != digest:
+        return False
     conn.execute(
         "UPDATE reviews SET verified = 1, unverified_reason = NULL, updated_at = ? WHERE id = ?",
         (clock.now_iso(), review_id),
     )
+    publish_if_both_in(conn, review.agreement_uri, clock.now())
+    return True
 
 
 # answers and reports -----------------------------------------------------------------------

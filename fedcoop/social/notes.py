@@ -394,6 +394,10 @@ def _clear(conn: sqlite3.Connection, note: Note) -> None:
     conn.execute("DELETE FROM mentions WHERE note_id = ?", (note.id,))
     notifications.forget_about_note(conn, note.id)
     add_tombstone(conn, note.uri, "Note")
+    if note.local:
+        # The Create and Update already published carry the text: take them out of the
+        # outbox collection and `/activities/{id}` (both serve public rows only).
+        conn.execute("UPDATE activities SET public = 0 WHERE object_uri = ?", (note.uri,))
 
 
 def delete_note(conn: sqlite3.Connection, note_id: str, author_id: str) -> Note:

@@ -21,6 +21,7 @@ from fedcoop.accounts.accounts import Account
 from fedcoop.accounts.oauth import AuthorizationRequest, IssuedToken, OAuthApp, OAuthError
 from fedcoop.errors import BadRequest, NotFound
 from fedcoop.web.bearer import require_scopes
+from fedcoop.web.bodies import read_body
 from fedcoop.web.responses import plain_json
 from fedcoop.web.state import DB, SETTINGS, THROTTLE, URIS
 from fedcoop.web.throttle import signin_keys
@@ -45,23 +46,7 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 
 async def _body(request: web.Request) -> dict[str, Any]:
     """A form or JSON body as one mapping; repeated form fields (and `name[]`) become lists."""
-    if request.content_type == "application/json":
-        try:
-            body = await request.json()
-        except ValueError:
-            raise BadRequest("The body is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise BadRequest("The JSON body must be an object.")
-        return body
-    form = await request.post()
-    out: dict[str, Any] = {}
-    for key in dict.fromkeys(form.keys()):
-        values = [v for v in form.getall(key) if isinstance(v, str)]
-        if key.endswith("[]") or len(values) > 1:
-            out[key.removesuffix("[]")] = values
-        elif values:
-            out.setdefault(key, values[0])
-    return out
+    return await read_body(request)
 
 
 def _text(value: Any) -> str | None:

@@ -11,7 +11,10 @@ from aiohttp import web
 from fedcoop.accounts import coops
 from fedcoop.accounts.actors import Actor, get_local_actor
 from fedcoop.errors import NotFound
-from fedcoop.web.state import DB, SETTINGS, URIS
+from fedcoop.federation import review_views
+from fedcoop.federation.affiliations import shown_memberships
+from fedcoop.web import coop_pages
+from fedcoop.web.state import DB, FEDERATION, SETTINGS, URIS
 
 routes = web.RouteTableDef()
 
@@ -36,6 +39,9 @@ async def home(request: web.Request) -> web.StreamResponse:
 async def render_profile(
     request: web.Request, name: str, *, kind: str | None
 ) -> web.StreamResponse:
+    if "@" in name:  # `/@name@host`: someone on another instance
+        return await coop_pages.render_remote_profile(request, name)
+
     def load(conn: sqlite3.Connection) -> dict[str, Any] | None:
         actor = get_local_actor(conn, name)
         if actor is None or actor.type == "Application" or kind not in (None, actor.type):
@@ -44,14 +50,16 @@ async def render_profile(
         if actor.type == "Group":
             context["coop"] = coops.get_coop_by_actor(conn, actor.id)
             context["staff"] = coops.coop_staff(conn, actor.id, ("admin", "moderator"))
-        else:
-            context["memberships"] = coops.memberships_of(conn, actor.id)
+        context["review_section"] = review_views.profile_section(conn, actor.id)
         return context
 
     context = await request.app[DB].read(load)
     if context is None:
         raise NotFound("There is nobody by that name here.")
     actor: Actor = context["actor"]
+    if actor.type == "Person":
+        # Coops here and elsewhere, each of the latter vouched for by the coop itself.
+        context["memberships"] = await shown_memberships(request.app[FEDERATION], actor)
     context["handle"] = f"@{actor.username}@{request.app[URIS].domain}"
     context["web_link"] = web_link
     response = aiohttp_jinja2.render_template("profile.html", request, context)

@@ -111,9 +111,7 @@ def test_open_admission_admits_at_once_and_publishes_it(world: World) -> None:
     world.set_admission("open")
     outcome = world.join("bob")
     assert outcome.decided == "admitted" and outcome.membership.state == "active"
-    assert [r["subject_id"] for r in world.events("membership.accepted")] == [
-        outcome.membership.id
-    ]
+    assert [r["subject_id"] for r in world.events("membership.accepted")] == [outcome.membership.id]
 
 
 def test_approval_waits_for_an_admin_and_only_an_admin_decides(world: World) -> None:
@@ -318,21 +316,36 @@ def test_a_remote_copy_keeps_the_published_tally_and_decision(world: World) -> N
     from fedcoop.social.remote_actors import RemoteActorRecord, upsert_remote_actor
 
     record = RemoteActorRecord(
-        uri="https://far.example/coops/rail", type="Group", username="rail", host="far.example",
+        uri="https://far.example/coops/rail",
+        type="Group",
+        username="rail",
+        host="far.example",
         inbox="https://far.example/coops/rail/inbox",
     )
     rail = world.do(lambda c: upsert_remote_actor(c, record, keys_may_change=True))
     draft = governance.RemoteProposalDraft(
-        uri="https://far.example/proposals/1", title="Night shifts?", body="",
-        options=("Yes", "No"), ends_at="2030-01-01T00:00:00.000Z", kind="text",
+        uri="https://far.example/proposals/1",
+        title="Night shifts?",
+        body="",
+        options=("Yes", "No"),
+        ends_at="2030-01-01T00:00:00.000Z",
+        kind="text",
     )
     copy = world.do(lambda c: governance.store_remote_proposal(c, rail.id, draft))
     assert copy.is_open and not copy.local
     closed = governance.RemoteProposalDraft(
-        **{**draft.__dict__, "tally": {"Yes": 2, "No": 1}, "voters_count": 3,
-           "closed_at": "2030-01-01T00:00:00.000Z",
-           "decision": {"outcome": "adopted", "winningOption": "Yes", "quorumMet": True,
-                        "thresholdMet": True}},
+        **{
+            **draft.__dict__,
+            "tally": {"Yes": 2, "No": 1},
+            "voters_count": 3,
+            "closed_at": "2030-01-01T00:00:00.000Z",
+            "decision": {
+                "outcome": "adopted",
+                "winningOption": "Yes",
+                "quorumMet": True,
+                "thresholdMet": True,
+            },
+        },
     )
     world.do(lambda c: governance.store_remote_proposal(c, rail.id, closed))
     decision = world.db.read_sync(lambda c: governance.get_decision(c, copy.id))

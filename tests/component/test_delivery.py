@@ -209,20 +209,24 @@ async def test_per_host_concurrency_is_bounded(sender: Sender, aiohttp_server: A
 async def test_a_failing_host_cools_down_then_one_probe_reopens_it(
     sender: Sender, aiohttp_server: Any
 ) -> None:
-    # given a host that has failed more than twice over (for the test) more than no time
-    inboxes = sender.inboxes(script=[Reply(502)] * 3)
+    # given a host that answers 502 until it has failed more than twice (for the test) over
+    # more than no time (for the test)
+    inboxes = sender.inboxes(script=[Reply(502)] * 20)
     base = await serve(aiohttp_server, inboxes)
     for name in ("a", "b", "c", "d"):
         await follower_at(sender, base, name)
     await publish(sender)
     worker = sender.delivery(per_host=1, max_host_failures=2, failing_for=timedelta(0))
-    for _ in range(3):
+    for _ in range(5):
         await worker.run_once()
         sender.clock.advance(minutes=5)
-    (host,) = await sender.rows("SELECT * FROM hosts")
-    assert host["consecutive_failures"] == 3
+        (host,) = await sender.rows("SELECT * FROM hosts")
+        if host["cooldown_until"] is not None:
+            break
+    assert host["consecutive_failures"] > 2
     cooldown_until = clock.parse_iso(host["cooldown_until"])
     assert cooldown_until > sender.clock()
+    inboxes.script.clear()  # from now on the host would answer 202
     # when deliveries come due during the cool-down, they are deferred without a request
     sent_before = len(inboxes.delivered)
     await sender.execute("UPDATE deliveries SET next_attempt_at = ?", clock.iso(sender.clock()))
@@ -244,6 +248,28 @@ async def test_a_failing_host_cools_down_then_one_probe_reopens_it(
     states = [r["state"] for r in await sender.rows("SELECT * FROM deliveries")]
     assert states == ["sent"] * 4
     assert inboxes.rejected == []
+
+
+async def test_stopping_the_worker_hands_unstarted_deliveries_back(
+    sender: Sender, aiohttp_server: Any
+) -> None:
+    # given four deliveries to a slow host, two in flight and two claimed, waiting for a slot
+    inboxes = sender.inboxes(delay=5)
+    base = await serve(aiohttp_server, inboxes)
+    for i in range(4):
+        await follower_at(sender, base, f"f{i}")
+    await publish(sender)
+    pumping = asyncio.create_task(sender.delivery(per_host=2).pump())
+    async with asyncio.timeout(5):
+        while inboxes.in_flight < 2:  # noqa: ASYNC110 - waiting for the fake server
+            await asyncio.sleep(0.01)
+    # when the worker is stopped
+    pumping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await pumping
+    # then the two it never started are free again, their attempt not counted
+    rows = await sender.rows("SELECT attempts, locked_until IS NULL FROM deliveries")
+    assert sorted(tuple(r) for r in rows) == [(0, 1), (0, 1), (1, 0), (1, 0)]
 
 
 async def test_queued_deliveries_survive_a_restart(

@@ -246,3 +246,23 @@ async def test_stored_activity_wakes_the_inbox_worker(
         await asyncio.sleep(0.02)
         item = await stored(inbox, activity["id"])
     assert item.state == "processed", (item.state, item.outcome)
+
+
+async def test_self_delete_of_an_actor_that_is_gone_is_dropped_with_202(
+    inbox: Any, settings: Settings, remote: FakeRemote, bob: RemoteActor
+) -> None:
+    # given bob's account was deleted: his actor document (and key) answers 410
+    remote.put(bob.uri, None, status=410)
+    delete = bob.activity("Delete", bob.uri)
+    # when his server announces the deletion, signed with the key that is gone
+    resp = await deliver(inbox, settings.base_url, "/inbox", bob, delete)
+    # then it is answered 202 (so that it is not retried) and nothing is stored
+    assert resp.status == 202
+    assert await rows(inbox) == 0
+    # but an RFC 9421 request that cannot be verified is never answered 2xx
+    again = bob.activity("Delete", bob.uri)
+    resp = await deliver(inbox, settings.base_url, "/inbox", bob, again, scheme="rfc9421")
+    assert resp.status == 401
+    # and neither is anything else that cannot be verified
+    resp = await deliver(inbox, settings.base_url, "/inbox", bob, bob.create())
+    assert resp.status == 401

@@ -159,7 +159,12 @@ async def test_rfc9421_that_does_not_verify_is_401_never_2xx(
     body = json.dumps(bob.create()).encode()
     headers = {"Host": settings.instance.domain, "Content-Type": AS2}
     headers |= sign_request_rfc9421(
-        "POST", settings.base_url + "/inbox", headers, body, bob.key_id, impostor.rsa_key,
+        "POST",
+        settings.base_url + "/inbox",
+        headers,
+        body,
+        bob.key_id,
+        impostor.rsa_key,
         clock.now(),
     )
     resp = await inbox.post("/inbox", data=body, headers=headers)
@@ -285,7 +290,9 @@ async def test_delete_of_our_own_object_from_outside_is_403(
 # blocked domains --------------------------------------------------------------------------------
 async def _remote_actor_rows(inbox: Any, host: str) -> int:
     def count(conn: Any) -> int:
-        return int(conn.execute("SELECT count(*) FROM actors WHERE host = ?", (host,)).fetchone()[0])
+        return int(
+            conn.execute("SELECT count(*) FROM actors WHERE host = ?", (host,)).fetchone()[0]
+        )
 
     return await inbox.server.app[DB].read(count)
 
@@ -429,8 +436,7 @@ async def test_duplicate_activity_id_is_applied_once(
 ) -> None:
     activity = bob.create()
     statuses = [
-        (await deliver(inbox, settings.base_url, "/inbox", bob, activity)).status
-        for _ in range(3)
+        (await deliver(inbox, settings.base_url, "/inbox", bob, activity)).status for _ in range(3)
     ]
     assert statuses == [202, 202, 202]
     assert await rows(inbox) == 1

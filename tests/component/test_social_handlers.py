@@ -24,7 +24,7 @@ from fedcoop.federation.outbox import OutboxWorker
 from fedcoop.social import blocks, follows, notes, notifications, timelines
 from fedcoop.social.paging import Page
 from fedcoop.web.state import FEDERATION
-from tests.support.fake_remote import FakeRemote, RemoteActor, deliver
+from tests.support.fake_remote import FakeRemote, RemoteActor, deliver, signed_headers
 
 AS2 = {"Accept": "application/activity+json"}
 
@@ -91,8 +91,12 @@ async def remote(aiohttp_server: Any) -> FakeRemote:
 @pytest.fixture
 async def here(aiohttp_client: Any, settings: Settings) -> Instance:
     from fedcoop.app import make_app
+    from fedcoop.web.state import WORKERS
 
-    return Instance(await aiohttp_client(make_app(settings)), settings)
+    client = await aiohttp_client(make_app(settings))
+    # These tests drive the workers step by step: the background ones must not race them.
+    await client.app[WORKERS].stop()
+    return Instance(client, settings)
 
 
 def applied(item: StoredItem | None) -> str:
@@ -452,13 +456,52 @@ async def test_public_note_document_page_and_tombstone(here: Instance) -> None:
     assert page.status == 200 and "text/html" in page.content_type
     html = await page.text()
     assert "Hello &lt;world&gt;" in html and "<world>" not in html
+    # and its Create is public in the outbox, at its own id
+    create = next(a for a in await here.published() if a["type"] == "Create")
+    create_path = create["id"].removeprefix(here.settings.base_url)
+    assert (await here.client.get(create_path, headers=AS2)).status == 200
     # after deletion both get 410, AS2 clients with the Tombstone
     await here.write(lambda c: notes.delete_note(c, posted.id, alice.id))
+    await here.published()
     gone = await here.client.get(path, headers=AS2)
     assert gone.status == 410
     assert (await gone.json(content_type=None))["type"] == "Tombstone"
     assert (await here.client.get(path)).status == 410
     assert (await here.client.get("/notes/not-an-id")).status == 404
+    # and the Create that carried its text is no longer served, nor listed in the outbox
+    assert (await here.client.get(create_path, headers=AS2)).status == 404
+    outbox = await here.client.get("/users/alice/outbox?page=true", headers=AS2)
+    items = (await outbox.json(content_type=None))["orderedItems"]
+    assert create["id"] not in [item["id"] for item in items]
+
+
+async def test_followers_only_note_is_served_to_a_signed_follower_only(
+    aiohttp_client: Any, make_instance: Any, remote: FakeRemote
+) -> None:
+    from fedcoop.app import make_app
+
+    # Given an instance with authorized fetch, and alice's followers-only note
+    settings = make_instance(extra={"federation": {"authorized_fetch": True}})
+    here = Instance(await aiohttp_client(make_app(settings)), settings)
+    bob, carol = remote.add_actor("bob"), remote.add_actor("carol")
+    alice = await here.local("alice")
+    await followed_by_bob(here, bob)
+    posted = await here.write(
+        lambda c: notes.post_note(c, here.ctx.uris, alice.id, "for you", visibility="followers")
+    )
+    path = "/notes/" + posted.id
+
+    def signed_by(actor: RemoteActor) -> dict[str, str]:
+        headers = signed_headers("GET", settings.base_url + path, None, actor.key_id, actor.rsa_key)
+        return headers | AS2
+
+    # when her follower asks with a signed GET, he gets it
+    resp = await here.client.get(path, headers=signed_by(bob))
+    assert resp.status == 200
+    assert (await resp.json(content_type=None))["id"] == posted.uri
+    # when someone else asks, signed or not, it is not there for them
+    assert (await here.client.get(path, headers=signed_by(carol))).status == 404
+    assert (await here.client.get(path, headers=AS2)).status == 401
 
 
 # actors ------------------------------------------------------------------------------------

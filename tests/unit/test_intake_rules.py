@@ -63,7 +63,9 @@ def test_as2_and_json_media_types_are_accepted(value: str) -> None:
     check_content_type(value)
 
 
-@pytest.mark.parametrize("value", [None, "", "text/plain", "application/xml", "multipart/form-data"])
+@pytest.mark.parametrize(
+    "value", [None, "", "text/plain", "application/xml", "multipart/form-data"]
+)
 def test_other_media_types_are_415(value: str | None) -> None:
     assert refusal(check_content_type, value) == (415, "unsupported_media_type")
 

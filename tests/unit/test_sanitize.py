@@ -32,7 +32,7 @@ def test_mastodon_markup_survives_with_our_rel() -> None:
 @pytest.mark.parametrize(
     ("dirty", "forbidden"),
     [
-        ("<p onclick=\"alert(1)\">hi</p>", "onclick"),
+        ('<p onclick="alert(1)">hi</p>', "onclick"),
         ('<a href="javascript:alert(1)">x</a>', "javascript"),
         ('<a href="JaVaScRiPt:alert(1)">x</a>', "alert"),
         ('<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>', "data:"),

@@ -13,7 +13,11 @@ YES_NO = ["Yes", "No"]
 
 def test_simple_majority_of_a_quorate_vote_adopts() -> None:
     result = count(
-        YES_NO, {"Yes": 3, "No": 2}, electorate=8, quorum=Decimal("0.5"), threshold="simple",
+        YES_NO,
+        {"Yes": 3, "No": 2},
+        electorate=8,
+        quorum=Decimal("0.5"),
+        threshold="simple",
         yes_no=True,
     )
     assert (result.outcome, result.winning_option, result.votes_cast) == ("adopted", "Yes", 5)
@@ -44,15 +48,23 @@ def test_two_thirds_needs_at_least_two_thirds_of_the_votes_cast(
     yes: int, no: int, outcome: str
 ) -> None:
     result = count(
-        YES_NO, {"Yes": yes, "No": no}, electorate=yes + no, quorum=Decimal("0.5"),
-        threshold="two_thirds", yes_no=True,
+        YES_NO,
+        {"Yes": yes, "No": no},
+        electorate=yes + no,
+        quorum=Decimal("0.5"),
+        threshold="two_thirds",
+        yes_no=True,
     )
     assert result.outcome == outcome
 
 
 def test_a_tie_meets_no_threshold() -> None:
     result = count(
-        YES_NO, {"Yes": 2, "No": 2}, electorate=4, quorum=Decimal("0.5"), threshold="simple",
+        YES_NO,
+        {"Yes": 2, "No": 2},
+        electorate=4,
+        quorum=Decimal("0.5"),
+        threshold="simple",
         yes_no=True,
     )
     assert result.outcome == "rejected" and result.winning_option is None
@@ -60,7 +72,11 @@ def test_a_tie_meets_no_threshold() -> None:
 
 def test_a_winning_no_rejects_a_yes_no_proposal() -> None:
     result = count(
-        YES_NO, {"Yes": 1, "No": 3}, electorate=4, quorum=Decimal("0.5"), threshold="simple",
+        YES_NO,
+        {"Yes": 1, "No": 3},
+        electorate=4,
+        quorum=Decimal("0.5"),
+        threshold="simple",
         yes_no=True,
     )
     assert (result.outcome, result.winning_option) == ("rejected", "No")
@@ -69,18 +85,29 @@ def test_a_winning_no_rejects_a_yes_no_proposal() -> None:
 def test_free_text_adopts_the_option_that_meets_the_threshold() -> None:
     options = ["Tuesday", "Thursday", "Saturday"]
     result = count(
-        options, {"Thursday": 4, "Saturday": 1}, electorate=6, quorum=Decimal("0.5"),
-        threshold="simple", yes_no=False,
+        options,
+        {"Thursday": 4, "Saturday": 1},
+        electorate=6,
+        quorum=Decimal("0.5"),
+        threshold="simple",
+        yes_no=False,
     )
     assert (result.outcome, result.winning_option) == ("adopted", "Thursday")
     plurality = count(
-        options, {"Tuesday": 2, "Thursday": 3, "Saturday": 2}, electorate=7,
-        quorum=Decimal("0.5"), threshold="simple", yes_no=False,
+        options,
+        {"Tuesday": 2, "Thursday": 3, "Saturday": 2},
+        electorate=7,
+        quorum=Decimal("0.5"),
+        threshold="simple",
+        yes_no=False,
     )
     assert plurality.outcome == "rejected"  # 3 of 7 is a plurality, not a majority
 
 
 def test_an_empty_electorate_meets_only_a_zero_quorum() -> None:
-    assert count(
-        YES_NO, {}, electorate=0, quorum=Decimal("0.5"), threshold="simple", yes_no=True
-    ).outcome == "no_quorum"
+    assert (
+        count(
+            YES_NO, {}, electorate=0, quorum=Decimal("0.5"), threshold="simple", yes_no=True
+        ).outcome
+        == "no_quorum"
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 STATEMENTS = [
+    # Key lookups by an Ed25519 verification method (FEP-8b32 proofs) must not scan actors.
+    "CREATE INDEX actors_ed25519_key_id ON actors (ed25519_key_id)",
     # (a) intake: stored before 202, applied by the inbox worker.
     """CREATE TABLE inbox_items (
         id TEXT PRIMARY KEY,

@@ -27,7 +27,7 @@ from fedcoop.federation.handlers.registry import REGISTRY, InboxItem, Reject, ha
 from fedcoop.federation.http_client import FetchError
 from fedcoop.federation.inbox import resolve_embedded
 from fedcoop.federation.sanitize import plain_text
-from fedcoop.gigs import agreements, applications, offers, skills
+from fedcoop.gigs import agreements, applications, membership, offers, skills
 from fedcoop.social import events
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,14 @@ def _addressees(doc: dict[str, Any]) -> set[str]:
 
 
 def _visibility(doc: dict[str, Any]) -> str:
-    return "public" if _addressees(doc) & PUBLIC_ALIASES else "followers"
+    addressed = _addressees(doc)
+    if addressed & PUBLIC_ALIASES:
+        return "public"
+    # Members-only: addressed to the coop's members (gig_to_as writes `COOP/members`).
+    audience = first_id(doc.get("audience"))
+    if audience and f"{audience}/members" in addressed:
+        return "members"
+    return "followers"
 
 
 async def _store_proposal(
@@ -75,7 +82,9 @@ async def _store_proposal(
             watchers,
         ).fetchone()
         known = offers.get_gig_by_uri(conn, remote.uri) is not None
-        if not followed and not known:
+        # A coop's remote members receive its members-only gigs without following it.
+        members_here = coop is not None and bool(membership.local_members_of(conn, coop.id))
+        if not followed and not known and not members_here:
             return "ignored: nobody here follows the poster or the coop"
         for uri, name in remote.skill_names.items():
             skills.remember_remote_skill(conn, uri, plain_text(name, 80))
