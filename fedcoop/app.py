@@ -62,6 +62,7 @@ from fedcoop.web.state import (
 )
 from fedcoop.web.templating import setup_templates
 from fedcoop.web.throttle import SigninThrottle
+from fedcoop.web.wakeups import wake_outbox_middleware
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -81,11 +82,12 @@ def make_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[
             error_middleware,
+            wake_outbox_middleware,
             session_middleware,
             csrf_middleware,
             oauth_middleware,
             authorized_fetch_middleware,
-            mastodon.rate_limit_middleware,
+            mastodon.client_api_middleware,
         ],
         client_max_size=settings.federation.max_body_bytes,
     )

@@ -26,7 +26,7 @@ from fedcoop.accounts.actors import Actor, get_local_actor
 from fedcoop.app import build_federation, open_database
 from fedcoop.config import load_settings
 from fedcoop.federation.context import FederationContext
-from fedcoop.gigs import governance, membership
+from fedcoop.gigs import decisions, governance, membership
 from fedcoop.gigs.governance import ProposalDraft
 from fedcoop.uris import Uris
 
@@ -191,7 +191,7 @@ async def _proposals(first: Site, second: Site, remote_voter: str) -> None:
 
     await _until("the remote vote", counted)
     # Closed now rather than in a week, so the demo shows a decision (and its Update(Question)).
-    await first.write(lambda conn: governance.close_proposal(conn, solidarity.id, now=clock.now()))
+    await first.write(lambda conn: decisions.close_proposal(conn, solidarity.id, now=clock.now()))
 
 
 async def seed_governance(places: Sequence[DemoPlace]) -> None:

@@ -17,6 +17,7 @@ from fedcoop.db import Database
 from fedcoop.db.database import owner_only_files
 from fedcoop.db.migrations import apply_migrations
 from fedcoop.errors import NotFound, UsageError
+from fedcoop.gigs import skills
 from fedcoop.uris import Uris
 
 
@@ -68,7 +69,7 @@ def init_instance(
 
         def create(conn: Any) -> Any:
             apply_migrations(conn)
-            return bootstrap(
+            made = bootstrap(
                 conn,
                 uris,
                 coop_name=coop,
@@ -76,6 +77,8 @@ def init_instance(
                 admin_username=admin,
                 admin_password=password,
             )
+            skills.ensure_shipped(conn, uris)
+            return made
 
         made = db.write_sync(create)
     except Exception:

@@ -16,6 +16,20 @@ ADMIN_PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheaper_password_hashing() -> None:
+    """Tests create hundreds of accounts. The production argon2id profile (64 MiB, t=3) costs
+    0.1-0.3 s a hash on this machine; tests use argon2id with small parameters instead (hashes
+    record their parameters, so verification is unchanged). Subprocess servers keep the real
+    profile."""
+    from argon2 import PasswordHasher
+
+    from fedcoop.accounts import passwords
+
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+    passwords._DUMMY_HASH = passwords._hasher.hash("fedcoop-dummy-password")
+
+
 @pytest.fixture
 def make_instance(tmp_path: Path) -> Callable[..., Settings]:
     """Create an instance the way `fedcoop init` does and return its settings."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from fedcoop.accounts.actors import Actor
@@ -15,6 +16,12 @@ from fedcoop.gigs.applications import Application
 from fedcoop.gigs.offers import Gig
 
 
+def text_to_html(text: str) -> str:
+    """Plain text (a cover note, a reason) as escaped HTML paragraphs."""
+    paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
 def offer_to_as(application: Application, gig: Gig, worker: Actor, poster: Actor) -> dict[str, Any]:
     """`Offer{object: Agreement}` from the worker to the gig's poster (PROTOCOL.md section 5)."""
     assert application.quantity is not None and application.amount is not None
@@ -24,7 +31,7 @@ def offer_to_as(application: Application, gig: Gig, worker: Actor, poster: Actor
         "id": application.uri,
         "actor": worker.uri,
         "to": [poster.uri],
-        "content": application.cover_note,
+        "content": text_to_html(application.cover_note),
         "published": application.created_at,
         "object": {
             "type": "Agreement",

@@ -255,6 +255,8 @@ class ClientApi:
             raise ValidationError("A cooperative's vote has one choice", field="poll[multiple]")
         if form.in_reply_to_id:
             raise ValidationError("A vote cannot be a reply", field="in_reply_to_id")
+        if poll.expires_in is not None and poll.expires_in > governance.MAX_PERIOD.total_seconds():
+            raise ValidationError("a vote lasts at most 90 days", field="poll[expires_in]")
         period = (
             timedelta(seconds=poll.expires_in)
             if poll.expires_in is not None
@@ -358,7 +360,7 @@ class ClientApi:
     async def poll(self, viewer: Account | None, poll_id: str) -> PollView:
         def load(views: ViewLoader) -> PollView:
             proposal = governance.get_proposal(views.conn, poll_id)
-            if proposal is None:
+            if proposal is None or not views.visible(proposal):
                 raise NotFound("Record not found")
             return views.poll(proposal)
 
@@ -369,7 +371,7 @@ class ClientApi:
 
         def apply(views: ViewLoader) -> PollView:
             proposal = governance.get_proposal(views.conn, poll_id)
-            if proposal is None:
+            if proposal is None or not views.visible(proposal):
                 raise NotFound("Record not found")
             if len(set(choices)) != 1:
                 raise ValidationError("Choose exactly one option", field="choices")

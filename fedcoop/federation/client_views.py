@@ -22,7 +22,16 @@ from fedcoop.accounts.actors import Actor, get_actor
 from fedcoop.federation.gig_to_as import gig_to_note, human_terms
 from fedcoop.federation.marketplace_views import can_see as can_see_gig
 from fedcoop.federation.marketplace_views import notification_link
-from fedcoop.gigs import agreements, applications, feeds, governance, notices, offers, skills
+from fedcoop.gigs import (
+    agreements,
+    applications,
+    feeds,
+    governance,
+    membership,
+    notices,
+    offers,
+    skills,
+)
 from fedcoop.gigs.feeds import Item
 from fedcoop.gigs.gig_replies import reply_target
 from fedcoop.gigs.governance import Proposal
@@ -195,7 +204,12 @@ class ViewLoader:
             return notes.can_see(self.conn, item, self.viewer_id)
         if isinstance(item, Gig):
             return can_see_gig(self.conn, item, self.viewer_id)
-        return True  # a coop's votes are shown on its public pages
+        if item.local:
+            return True  # a coop's votes are on its public pages
+        # The copy of another coop's vote is here for its members on this instance.
+        return self.viewer_id is not None and membership.is_member(
+            self.conn, item.coop_actor_id, self.viewer_id
+        )
 
     def statuses(self, items: list[Item]) -> list[StatusView]:
         return [self.status(item) for item in items if self.visible(item)]

@@ -11,7 +11,7 @@ from typing import Any
 
 from fedcoop.accounts.actors import Actor, get_actor, local_private_keys
 from fedcoop.federation.coop_to_as import question_to_as, signed_relationship
-from fedcoop.gigs import governance
+from fedcoop.gigs import decisions, governance
 from fedcoop.gigs.membership import Membership
 from fedcoop.uris import Uris
 
@@ -52,6 +52,6 @@ def question_document(
         governance.current_tally(conn, proposal),
         to=electorate_uris(conn, proposal),
         url=uris.page(proposal_path(coop, proposal.id)),
-        decision=governance.get_decision(conn, proposal.id),
+        decision=decisions.get_decision(conn, proposal.id),
         context=context,
     )

@@ -28,7 +28,9 @@ from fedcoop.activitypub.proofs import sign_document
 from fedcoop.activitypub.vocab import AS_CONTEXT, DATA_INTEGRITY_CONTEXT
 from fedcoop.federation.sanitize import plain_text, sanitize_html
 from fedcoop.gigs import governance
-from fedcoop.gigs.governance import Decision, Proposal, RemoteProposalDraft
+from fedcoop.gigs.decisions import Decision
+from fedcoop.gigs.governance import Proposal
+from fedcoop.gigs.remote_proposals import RemoteProposalDraft
 
 RELATIONSHIP_CONTEXT: Final[list[Any]] = [AS_CONTEXT, DATA_INTEGRITY_CONTEXT]
 GOVERNANCE_TERMS: Final[dict[str, Any]] = {

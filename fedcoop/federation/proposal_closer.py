@@ -16,7 +16,7 @@ from typing import Final
 from fedcoop import clock
 from fedcoop.federation.context import FederationContext
 from fedcoop.federation.workers import Worker
-from fedcoop.gigs import governance
+from fedcoop.gigs import decisions
 
 WORKER_NAME: Final = "proposals"
 POLL_SECONDS: Final = 30.0
@@ -40,7 +40,7 @@ class ProposalCloser:
     async def run_once(self) -> int:
         """Close what is due; returns how many proposals were closed."""
         now = self._now()
-        decisions = await self.ctx.db.write(lambda conn: governance.close_due(conn, now))
-        if decisions and self.on_closed is not None:
+        closed = await self.ctx.db.write(lambda conn: decisions.close_due(conn, now))
+        if closed and self.on_closed is not None:
             self.on_closed()
-        return len(decisions)
+        return len(closed)

@@ -5,6 +5,8 @@
 - `vote`: it waits, and a proposal of kind `admit` is opened for the members to decide;
 - `closed`: refused at once (a remote person's home instance gets a Reject).
 
+An outcast who asks again is refused without an answer being sent.
+
 A request from someone already a member changes nothing; one already pending keeps its
 proposal (asking twice opens no second vote).
 """
@@ -42,7 +44,8 @@ def ask_to_join(
         raise Forbidden("Only people can join a cooperative.")
     existing = membership.find_membership(conn, coop_actor_id, actor_id)
     if existing is not None and existing.state == "active":
-        return JoinOutcome(existing, "already")
+        # An outcast stays one: asking again changes nothing (and is not answered with an Add).
+        return JoinOutcome(existing, "refused" if existing.role == "outcast" else "already")
     request = membership.open_request(conn, coop_actor_id, actor_id, join_uri)
     if coop.admission == "open":
         return JoinOutcome(membership.admit(conn, request.id, by_actor_id=None), "admitted")

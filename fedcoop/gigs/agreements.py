@@ -431,8 +431,8 @@ def change_status(
     if agreement.state == new_state:
         return agreement
     done = _set(conn, agreement, new_state)
-    if agreement.gig_id and agreement.local:
-        refresh_fill_state(conn, agreement.gig_id, emit_as=agreement.poster_id)
+    if agreement.gig_id and agreement.local and new_state == "cancelled":
+        refresh_fill_state(conn, agreement.gig_id, emit_as=agreement.poster_id, force_event=True)
     if not from_remote:
         events.emit(conn, "agreement.status", actor_id, agreement.id, {"status": new_state})
     other = agreement.worker_id if actor_id == agreement.poster_id else agreement.poster_id

@@ -1,4 +1,4 @@
-"""Member governance: proposals, their electorate, votes, closing and the decisions log.
+"""Member governance: proposals, their electorate and votes (closing: `decisions.py`).
 
 A proposal of a LOCAL coop is one of `KINDS` (free text, admit or remove a member, change the
 fee or the solidarity-fund rate, federate with or block an instance, amend the rules). It has
@@ -9,30 +9,27 @@ options (yes/no for every kind but free text), a voting period ending at `ends_a
 - One member, one vote: the FIRST vote counts; a later vote from the same member, a vote from
   anyone outside the electorate, for an unknown option, or after `ends_at` is refused and
   changes nothing (as Mastodon polls do; a changed mind is not supported).
-- Closing (the `ProposalCloser` worker, once `ends_at` passed) counts, writes the decision
-  record, applies what an adopted decision does, and emits `proposal.closed` (the tally goes
-  out as an Update(Question)). Federation-policy decisions are recorded as pending actions for
-  an admin to apply (`policy_actions.py`), not applied by the vote itself.
+- Closing, the decision record and its effects are in `decisions.py`.
 
-A REMOTE coop's proposal is kept as a copy (`local = 0`) of its Question: a local member votes
-on it here (the vote leaves as a Note reply), and its tally and decision are the ones its coop
-published; nothing is counted here for it.
+A REMOTE coop's proposal is kept as a copy (`local = 0`, `remote_proposals.py`): a local
+member votes on it here (the vote leaves as a Note reply, event `vote.cast`); nothing is
+counted here for it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from fedcoop import clock, ids
 from fedcoop.accounts.actors import get_actor
-from fedcoop.db.jobs import StateGraph, transition
-from fedcoop.errors import AppError, Conflict, Forbidden, NotFound, ValidationError
-from fedcoop.gigs import membership, policy_actions, tally
+from fedcoop.db.jobs import StateGraph
+from fedcoop.errors import Conflict, Forbidden, NotFound, ValidationError
+from fedcoop.gigs import membership, tally
 from fedcoop.gigs.membership import Membership
 from fedcoop.gigs.tally import NO, YES
 from fedcoop.social.events import emit
@@ -215,45 +212,6 @@ def _proposal(row: sqlite3.Row | None) -> Proposal | None:
     )
 
 
-@dataclass(frozen=True)
-class Decision:
-    id: str
-    proposal_id: str
-    coop_actor_id: str
-    outcome: str
-    winning_option: str | None
-    tally: dict[str, int]
-    votes_cast: int
-    electorate: int
-    quorum_met: bool
-    threshold_met: bool
-    effect: str
-    decided_at: str
-
-    @property
-    def turnout_percent(self) -> int:
-        return tally.turnout_percent(self.votes_cast, self.electorate)
-
-
-def _decision(row: sqlite3.Row | None) -> Decision | None:
-    if row is None:
-        return None
-    return Decision(
-        id=row["id"],
-        proposal_id=row["proposal_id"],
-        coop_actor_id=row["coop_actor_id"],
-        outcome=row["outcome"],
-        winning_option=row["winning_option"],
-        tally={str(k): int(v) for k, v in json.loads(row["tally"]).items()},
-        votes_cast=row["votes_cast"],
-        electorate=row["electorate"],
-        quorum_met=bool(row["quorum_met"]),
-        threshold_met=bool(row["threshold_met"]),
-        effect=row["effect"],
-        decided_at=row["decided_at"],
-    )
-
-
 # lookups ------------------------------------------------------------------------------------
 
 
@@ -354,28 +312,6 @@ def current_tally(conn: sqlite3.Connection, proposal: Proposal) -> dict[str, int
     ).fetchall()
     counted = {str(r[0]): int(r[1]) for r in rows}
     return {o: counted.get(o, 0) for o in proposal.options}
-
-
-def get_decision(conn: sqlite3.Connection, proposal_id: str) -> Decision | None:
-    return _decision(
-        conn.execute("SELECT * FROM decisions WHERE proposal_id = ?", (proposal_id,)).fetchone()
-    )
-
-
-def decisions_log(
-    conn: sqlite3.Connection, coop_actor_id: str, *, limit: int = 100
-) -> list[tuple[Decision, Proposal]]:
-    rows = conn.execute(
-        "SELECT * FROM decisions WHERE coop_actor_id = ? ORDER BY decided_at DESC, id DESC LIMIT ?",
-        (coop_actor_id, limit),
-    ).fetchall()
-    out = []
-    for row in rows:
-        decision = _decision(row)
-        proposal = get_proposal(conn, row["proposal_id"])
-        if decision is not None and proposal is not None:
-            out.append((decision, proposal))
-    return out
 
 
 def coop_rates(conn: sqlite3.Connection, coop_actor_id: str) -> tuple[Decimal, Decimal]:
@@ -553,248 +489,6 @@ def cast_vote(
         return VoteResult(True, "counted", vote_id)
     emit(conn, "vote.cast", voter_id, vote_id)
     return VoteResult(True, "sent", vote_id)
-
-
-# closing ------------------------------------------------------------------------------------
-
-
-def due_proposals(conn: sqlite3.Connection, now: datetime, *, limit: int = 50) -> list[str]:
-    rows = conn.execute(
-        "SELECT id FROM proposals WHERE state = 'open' AND local = 1 AND ends_at < ? "
-        "ORDER BY ends_at, id LIMIT ?",
-        (clock.iso(now), limit),
-    ).fetchall()
-    return [str(r[0]) for r in rows]
-
-
-def close_due(conn: sqlite3.Connection, now: datetime, *, limit: int = 50) -> list[Decision]:
-    """Close every local proposal whose voting period has passed (the closer worker's pass)."""
-    return [close_proposal(conn, pid, now=now) for pid in due_proposals(conn, now, limit=limit)]
-
-
-def close_proposal(conn: sqlite3.Connection, proposal_id: str, *, now: datetime) -> Decision:
-    """Count, record the decision, apply it, and publish the tally."""
-    proposal = require_proposal(conn, proposal_id)
-    if not proposal.local:
-        raise Forbidden("Only the cooperative that holds the vote closes it.")
-    if not proposal.is_open:
-        found = get_decision(conn, proposal.id)
-        assert found is not None
-        return found
-    counted = current_tally(conn, proposal)
-    result = tally.count(
-        proposal.options,
-        counted,
-        electorate=proposal.electorate_size,
-        quorum=proposal.quorum,
-        threshold=proposal.threshold,
-        yes_no=proposal.yes_no,
-    )
-    now_s = clock.iso(now)
-    moved = transition(
-        conn,
-        TABLE,
-        proposal.id,
-        ProposalStates,
-        "open",
-        "closed",
-        closed_at=now_s,
-        updated_at=now_s,
-        tally=json.dumps(result.tally),
-        voters_count=result.votes_cast,
-    )
-    if not moved:
-        raise Conflict("The proposal was closed meanwhile.")
-    decision_id = ids.new_id()
-    _insert_decision(conn, decision_id, proposal, result, "", now_s)
-    effect = _apply(conn, proposal, result, decision_id)
-    conn.execute("UPDATE decisions SET effect = ? WHERE id = ?", (effect, decision_id))
-    emit(conn, "proposal.closed", proposal.coop_actor_id, proposal.id)
-    found = get_decision(conn, proposal.id)
-    assert found is not None
-    return found
-
-
-def _insert_decision(
-    conn: sqlite3.Connection,
-    decision_id: str,
-    proposal: Proposal,
-    result: tally.Result,
-    effect: str,
-    decided_at: str,
-) -> None:
-    conn.execute(
-        "INSERT INTO decisions (id, proposal_id, coop_actor_id, outcome, winning_option, tally, "
-        "votes_cast, electorate, quorum_met, threshold_met, effect, decided_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id) DO UPDATE SET "
-        "outcome = excluded.outcome, winning_option = excluded.winning_option, "
-        "tally = excluded.tally, votes_cast = excluded.votes_cast, "
-        "electorate = excluded.electorate, quorum_met = excluded.quorum_met, "
-        "threshold_met = excluded.threshold_met, effect = excluded.effect, "
-        "decided_at = excluded.decided_at",
-        (
-            decision_id,
-            proposal.id,
-            proposal.coop_actor_id,
-            result.outcome,
-            result.winning_option,
-            json.dumps(result.tally),
-            result.votes_cast,
-            result.electorate,
-            int(result.quorum_met),
-            int(result.threshold_met),
-            effect,
-            decided_at,
-        ),
-    )
-
-
-def _apply(
-    conn: sqlite3.Connection, proposal: Proposal, result: tally.Result, decision_id: str
-) -> str:
-    """Carry out the decision; returns what was done, for the log. A decision that can no
-    longer be carried out (the person left meanwhile) is recorded with the reason."""
-    adopted = result.outcome == "adopted"
-    try:
-        if proposal.kind == "admit":
-            return _apply_admission(conn, proposal, result.outcome)
-        if not adopted:
-            return "nothing changed"
-        return _apply_adopted(conn, proposal, decision_id)
-    except AppError as exc:
-        return f"not carried out: {exc.safe_message}"
-
-
-def _apply_admission(conn: sqlite3.Connection, proposal: Proposal, outcome: str) -> str:
-    request = membership.get_membership(conn, proposal.membership_id or "")
-    if request is None or request.state != "pending":
-        return "nothing changed: the request was withdrawn"
-    if outcome == "adopted":
-        membership.admit(conn, request.id, by_actor_id=None)
-        return "admitted as a member"
-    if outcome == "rejected":
-        membership.refuse(conn, request.id, by_actor_id=None)
-        return "request refused"
-    return "no quorum: the request waits for an admin"
-
-
-def _apply_adopted(conn: sqlite3.Connection, proposal: Proposal, decision_id: str) -> str:
-    coop_id = proposal.coop_actor_id
-    params = proposal.params
-    if proposal.kind == "remove":
-        membership.remove(conn, coop_id, proposal.subject_actor_id or "", by_actor_id=None)
-        return "member removed"
-    if proposal.kind in ("fee", "solidarity"):
-        column = "fee_rate" if proposal.kind == "fee" else "solidarity_rate"
-        rate = str(Decimal(params["rate"]))
-        conn.execute(f"UPDATE coops SET {column} = ? WHERE actor_id = ?", (rate, coop_id))
-        return f"{column.replace('_', ' ')} set to {rate}"
-    if proposal.kind == "rules":
-        conn.execute("UPDATE coops SET rules = ? WHERE actor_id = ?", (params["rules"], coop_id))
-        return "rules amended"
-    if proposal.kind in ("federate", "block"):
-        policy = "block" if proposal.kind == "block" else "allow"
-        policy_actions.record(conn, coop_id, decision_id, params["domain"], policy)
-        return f"{policy} {params['domain']}: waiting for an admin to apply it"
-    return "recorded"
-
-
-# remote coops' proposals, as their coops publish them -----------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoteProposalDraft:
-    """A remote coop's Question, converted by the federation layer (text already sanitised)."""
-
-    uri: str
-    title: str
-    body: str
-    options: tuple[str, ...]
-    ends_at: str
-    kind: str = "text"
-    quorum: Decimal = DEFAULT_QUORUM
-    threshold: str = "simple"
-    electorate_size: int = 0
-    tally: dict[str, int] = field(default_factory=dict)
-    voters_count: int = 0
-    closed_at: str | None = None
-    decision: dict[str, Any] | None = None  # outcome, winningOption, quorumMet, … as published
-
-
-def store_remote_proposal(
-    conn: sqlite3.Connection, coop_actor_id: str, draft: RemoteProposalDraft
-) -> Proposal:
-    """Insert or refresh the copy of a remote coop's proposal; a closed one stays closed."""
-    existing = get_proposal_by_uri(conn, draft.uri)
-    if existing is not None and (existing.local or existing.coop_actor_id != coop_actor_id):
-        raise Forbidden("This proposal belongs to another cooperative.")
-    now_s = clock.now_iso()
-    kind = draft.kind if draft.kind in KINDS else "text"
-    threshold = draft.threshold if draft.threshold in tally.THRESHOLDS else "simple"
-    closed = draft.closed_at is not None or (existing is not None and not existing.is_open)
-    values = (
-        draft.title[:MAX_TITLE] or "Proposal",
-        draft.body[:MAX_BODY],
-        json.dumps(list(draft.options)),
-        kind,
-        str(draft.quorum),
-        threshold,
-        draft.ends_at,
-        "closed" if closed else "open",
-        draft.electorate_size,
-        json.dumps({o: int(draft.tally.get(o, 0)) for o in draft.options}),
-        draft.voters_count,
-        draft.closed_at or (existing.closed_at if existing else None),
-        now_s,
-    )
-    if existing is None:
-        proposal_id = ids.new_id()
-        conn.execute(
-            """INSERT INTO proposals (title, body, options, kind, quorum, threshold, ends_at,
-                   state, electorate_size, tally, voters_count, closed_at, updated_at,
-                   id, uri, coop_actor_id, local, opens_at, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)""",
-            (*values, proposal_id, draft.uri, coop_actor_id, now_s, now_s),
-        )
-    else:
-        proposal_id = existing.id
-        conn.execute(
-            """UPDATE proposals SET title = ?, body = ?, options = ?, kind = ?, quorum = ?,
-                   threshold = ?, ends_at = ?, state = ?, electorate_size = ?, tally = ?,
-                   voters_count = ?, closed_at = ?, updated_at = ? WHERE id = ?""",
-            (*values, proposal_id),
-        )
-    proposal = require_proposal(conn, proposal_id)
-    if draft.decision is not None and proposal.closed_at is not None:
-        _store_remote_decision(conn, proposal, draft.decision)
-    return proposal
-
-
-def _store_remote_decision(
-    conn: sqlite3.Connection, proposal: Proposal, published: dict[str, Any]
-) -> None:
-    outcome = published.get("outcome")
-    if outcome not in ("adopted", "rejected", "no_quorum"):
-        return
-    winner = published.get("winningOption")
-    result = tally.Result(
-        tally=dict(proposal.tally),
-        votes_cast=sum(proposal.tally.values()),
-        electorate=proposal.electorate_size,
-        quorum_met=published.get("quorumMet") is True,
-        threshold_met=published.get("thresholdMet") is True,
-        winning_option=winner if isinstance(winner, str) and winner in proposal.options else None,
-        outcome=outcome,
-    )
-    effect = published.get("effect")
-    _insert_decision(
-        conn,
-        ids.new_id(),
-        proposal,
-        result,
-        effect[:500] if isinstance(effect, str) else "",
-        proposal.closed_at or clock.now_iso(),
-    )
 
 
 def proposals_for_member(conn: sqlite3.Connection, actor_id: str) -> list[Proposal]:

@@ -354,7 +354,7 @@ def admit(
 def resend_acceptance(conn: sqlite3.Connection, membership_id: str) -> None:
     """A member asks again (their server may have lost our answer): send Accept + Add anew."""
     found = get_membership(conn, membership_id)
-    if found is not None and found.state == "active":
+    if found is not None and found.active:
         emit(conn, "membership.accepted", found.coop_actor_id, found.id)
 
 

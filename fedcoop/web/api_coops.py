@@ -20,8 +20,8 @@ from fedcoop.accounts.coops import Coop, get_coop, list_coops
 from fedcoop.errors import Forbidden, NotFound
 from fedcoop.federation import coop_services
 from fedcoop.federation.affiliations import shown_memberships
-from fedcoop.gigs import admission, governance, membership, policy_actions, tally
-from fedcoop.gigs.governance import Decision
+from fedcoop.gigs import admission, decisions, governance, membership, policy_actions, tally
+from fedcoop.gigs.decisions import Decision
 from fedcoop.gigs.membership import Membership
 from fedcoop.gigs.policy_actions import PolicyAction
 from fedcoop.web.api_json import PREFIX, actor_json, reader, viewer, writer
@@ -299,7 +299,7 @@ async def coop_decisions(request: web.Request) -> web.StreamResponse:
         coop = _coop(conn, name)
         return [
             {"proposal_id": p.id, "title": p.title, "kind": p.kind, **decision_json(d)}
-            for d, p in governance.decisions_log(conn, coop.actor.id)
+            for d, p in decisions.decisions_log(conn, coop.actor.id)
         ]
 
     return plain_json(await request.app[DB].read(load))

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 SIGNER = web.RequestKey("signed_fetch_actor", Actor)
 _READ_METHODS: Final = frozenset({"GET", "HEAD"})
-_PUBLIC_PREFIXES: Final = ("/.well-known/", "/nodeinfo/", "/static/")
+# Client APIs authenticate with OAuth bearer tokens, not HTTP signatures: never gate them here.
+_PUBLIC_PREFIXES: Final = ("/.well-known/", "/nodeinfo/", "/static/", "/api/", "/oauth/")
 _ACTOR_PATH: Final = re.compile(
     "^(?:"
     + "|".join(

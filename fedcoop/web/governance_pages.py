@@ -19,8 +19,9 @@ from fedcoop.accounts.actors import Actor, get_actor
 from fedcoop.errors import Forbidden, NotFound
 from fedcoop.federation import coop_services
 from fedcoop.federation.affiliations import shown_memberships
-from fedcoop.gigs import governance, membership, policy_actions, tally
-from fedcoop.gigs.governance import Decision, Proposal
+from fedcoop.gigs import decisions, governance, membership, policy_actions, tally
+from fedcoop.gigs.decisions import Decision
+from fedcoop.gigs.governance import Proposal
 from fedcoop.gigs.policy_actions import PolicyAction
 from fedcoop.web.coop_pages import PREFIX, back, coop_view, render
 from fedcoop.web.gig_forms import form_fields
@@ -60,7 +61,7 @@ def load_proposal(
     coop = get_actor(conn, proposal.coop_actor_id) if proposal else None
     if proposal is None or coop is None:
         return None
-    decision = governance.get_decision(conn, proposal.id)
+    decision = decisions.get_decision(conn, proposal.id)
     if proposal.local:
         eligible = bool(viewer_actor_id) and governance.is_eligible(
             conn, proposal.id, viewer_actor_id or ""
@@ -169,13 +170,13 @@ async def vote(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get(PREFIX + "/decisions")
-async def decisions(request: web.Request) -> web.StreamResponse:
+async def decisions_page(request: web.Request) -> web.StreamResponse:
     view = await coop_view(request)
 
     def load(conn: sqlite3.Connection) -> dict[str, Any]:
         coop_id = view.coop.actor.id
         return {
-            "log": governance.decisions_log(conn, coop_id),
+            "log": decisions.decisions_log(conn, coop_id),
             "actions": policy_actions.list_actions(conn, coop_id, state="pending")
             if view.is_admin
             else [],

@@ -13,7 +13,7 @@ from fedcoop.accounts import accounts
 from fedcoop.app import make_app
 from fedcoop.config import Settings
 from fedcoop.db import Database
-from fedcoop.gigs import governance
+from fedcoop.gigs import decisions
 from fedcoop.uris import Uris
 from fedcoop.web.openapi import document
 from fedcoop.web.state import DB
@@ -115,7 +115,7 @@ async def test_proposal_votes_and_decision(api: Api) -> None:
     )
     # the vote closes: adopted with 1 of 2 (quorum 50%), and the fee changes
     later = clock.now() + timedelta(days=2)
-    await api.client.server.app[DB].write(lambda c: governance.close_due(c, later))
+    await api.client.server.app[DB].write(lambda c: decisions.close_due(c, later))
     (entry,) = await api.ok("GET", "carol", "/coops/velo/decisions")
     assert (entry["outcome"], entry["turnout"], entry["effect"]) == (
         "adopted",
@@ -134,7 +134,7 @@ async def test_federation_decisions_are_applied_by_an_admin(api: Api) -> None:
     made = await api.ok("POST", "alice", "/coops/velo/proposals", 201, json=body)
     await api.ok("POST", "alice", f"/proposals/{made['id']}/votes", json={"option": "Yes"})
     later = clock.now() + timedelta(days=8)
-    await api.client.server.app[DB].write(lambda c: governance.close_due(c, later))
+    await api.client.server.app[DB].write(lambda c: decisions.close_due(c, later))
     (action,) = await api.ok("GET", "alice", "/coops/velo/policy-actions")
     assert (action["domain"], action["policy"], action["state"]) == (
         "friends.example",

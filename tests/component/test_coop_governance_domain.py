@@ -20,7 +20,14 @@ from fedcoop.app import open_database
 from fedcoop.db import Database
 from fedcoop.db.jobs import IllegalTransition
 from fedcoop.errors import Conflict, Forbidden, ValidationError
-from fedcoop.gigs import admission, governance, membership, policy_actions
+from fedcoop.gigs import (
+    admission,
+    decisions,
+    governance,
+    membership,
+    policy_actions,
+    remote_proposals,
+)
 from fedcoop.gigs.governance import ProposalDraft
 from fedcoop.gigs.membership import MembershipStates
 from fedcoop.social import domain_policies
@@ -99,9 +106,9 @@ def vote(world: World, proposal_id: str, who: str, option: str, **kw: Any) -> An
     )
 
 
-def close(world: World, proposal_id: str) -> governance.Decision:
+def close(world: World, proposal_id: str) -> decisions.Decision:
     later = in_days(100)
-    return world.do(lambda c: governance.close_proposal(c, proposal_id, now=later))
+    return world.do(lambda c: decisions.close_proposal(c, proposal_id, now=later))
 
 
 # admission -----------------------------------------------------------------------------------
@@ -228,7 +235,7 @@ def test_closing_writes_the_decision_and_publishes_the_tally(world: World) -> No
     assert (decision.outcome, decision.winning_option) == ("adopted", "Thursday")
     assert (decision.votes_cast, decision.electorate, decision.turnout_percent) == (2, 3, 67)
     assert [r["subject_id"] for r in world.events("proposal.closed")] == [proposal.id]
-    log = world.db.read_sync(lambda c: governance.decisions_log(c, world["velo"]))
+    log = world.db.read_sync(lambda c: decisions.decisions_log(c, world["velo"]))
     assert [p.id for _, p in log] == [proposal.id]
     # a closed proposal takes no more votes
     assert not vote(world, proposal.id, "carol", "Tuesday").counted
@@ -237,8 +244,8 @@ def test_closing_writes_the_decision_and_publishes_the_tally(world: World) -> No
 def test_the_closer_closes_only_what_is_due(world: World) -> None:
     soon = propose(world, ends_at=clock.now() + timedelta(minutes=2))
     later = propose(world, ends_at=in_days(2))
-    decisions = world.do(lambda c: governance.close_due(c, clock.now() + timedelta(hours=1)))
-    assert [d.proposal_id for d in decisions] == [soon.id]
+    closed = world.do(lambda c: decisions.close_due(c, clock.now() + timedelta(hours=1)))
+    assert [d.proposal_id for d in closed] == [soon.id]
     still = world.db.read_sync(lambda c: governance.require_proposal(c, later.id))
     assert still.is_open
 
@@ -323,7 +330,7 @@ def test_a_remote_copy_keeps_the_published_tally_and_decision(world: World) -> N
         inbox="https://far.example/coops/rail/inbox",
     )
     rail = world.do(lambda c: upsert_remote_actor(c, record, keys_may_change=True))
-    draft = governance.RemoteProposalDraft(
+    draft = remote_proposals.RemoteProposalDraft(
         uri="https://far.example/proposals/1",
         title="Night shifts?",
         body="",
@@ -331,9 +338,9 @@ def test_a_remote_copy_keeps_the_published_tally_and_decision(world: World) -> N
         ends_at="2030-01-01T00:00:00.000Z",
         kind="text",
     )
-    copy = world.do(lambda c: governance.store_remote_proposal(c, rail.id, draft))
+    copy = world.do(lambda c: remote_proposals.store_remote_proposal(c, rail.id, draft))
     assert copy.is_open and not copy.local
-    closed = governance.RemoteProposalDraft(
+    closed = remote_proposals.RemoteProposalDraft(
         **{
             **draft.__dict__,
             "tally": {"Yes": 2, "No": 1},
@@ -347,8 +354,8 @@ def test_a_remote_copy_keeps_the_published_tally_and_decision(world: World) -> N
             },
         },
     )
-    world.do(lambda c: governance.store_remote_proposal(c, rail.id, closed))
-    decision = world.db.read_sync(lambda c: governance.get_decision(c, copy.id))
+    world.do(lambda c: remote_proposals.store_remote_proposal(c, rail.id, closed))
+    decision = world.db.read_sync(lambda c: decisions.get_decision(c, copy.id))
     assert decision is not None and (decision.outcome, decision.tally) == (
         "adopted",
         {"Yes": 2, "No": 1},
@@ -358,3 +365,18 @@ def test_a_remote_copy_keeps_the_published_tally_and_decision(world: World) -> N
             lambda c: c.execute("SELECT tally FROM proposals WHERE id = ?", (copy.id,)).fetchone()
         )[0]
     ) == {"Yes": 2, "No": 1}
+
+
+def test_an_outcast_asking_again_is_refused_and_told_nothing(world: World) -> None:
+    world.make_member("bob")
+    world.do(
+        lambda c: membership.set_role(
+            c, world["velo"], world["bob"], "outcast", by_actor_id=world["alice"]
+        )
+    )
+    accepted_before = len(world.events("membership.accepted"))
+    world.set_admission("open")
+    outcome = world.join("bob")
+    assert outcome.decided == "refused" and outcome.membership.role == "outcast"
+    assert len(world.events("membership.accepted")) == accepted_before
+    assert not world.do(lambda c: membership.is_member(c, world["velo"], world["bob"]))

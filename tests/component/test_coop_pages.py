@@ -18,7 +18,7 @@ from fedcoop.accounts import accounts
 from fedcoop.app import make_app
 from fedcoop.config import Settings
 from fedcoop.db import Database
-from fedcoop.gigs import governance
+from fedcoop.gigs import decisions
 from fedcoop.social import domain_policies
 from fedcoop.uris import Uris
 from fedcoop.web.state import DB, URIS
@@ -171,7 +171,7 @@ async def test_propose_vote_close_and_read_the_decision(site: Any) -> None:
     # when the vote closes
     later = clock.now() + timedelta(days=3)
     db = site.server.app[DB]
-    await db.write(lambda c: governance.close_due(c, later))
+    await db.write(lambda c: decisions.close_due(c, later))
     log = await text_of(site, "/coops/velo/decisions")
     assert "Block spam.example" in log and "Adopted" in log and "1/2 (50%)" in log
     # alice, an admin, applies the federation decision with one click

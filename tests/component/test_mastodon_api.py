@@ -302,3 +302,23 @@ async def test_rate_limit_headers_and_429(aiohttp_client: Any, make_instance: An
     assert resp.status == 200 and resp.headers["X-RateLimit-Remaining"] == "2"
     # Pages and federation are not counted
     assert "X-RateLimit-Limit" not in (await client.get("/.well-known/nodeinfo")).headers
+
+
+async def test_browser_clients_get_cors_and_their_preflight_answered(client: Any) -> None:
+    # Elk and masto.js in a browser: a preflight for a bearer-authenticated JSON post
+    pre = await client.options(
+        "/api/v1/statuses",
+        headers={
+            "Origin": "https://elk.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert pre.status == 204
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+    answer = await client.get("/api/v1/timelines/public", headers={"Origin": "https://elk.example"})
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Link" in answer.headers["Access-Control-Expose-Headers"]
+    page = await client.get("/")
+    assert "Access-Control-Allow-Origin" not in page.headers

@@ -272,6 +272,7 @@ async def test_polls_that_cannot_be_a_coop_vote_are_422(market: tuple[Any, Marke
             },
         ),
         (alice, {"status": "Short", "poll": {"options": ["a", "b"], "expires_in": 5}}),
+        (alice, {"status": "Long", "poll": {"options": ["a", "b"], "expires_in": 10**12}}),
         (alice, {"status": "One", "poll": {"options": ["a"], "expires_in": 600}}),
     ]
     for token, body in cases:

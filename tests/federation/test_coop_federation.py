@@ -20,7 +20,7 @@ from fedcoop.activitypub.multikey import public_key_from_multibase
 from fedcoop.activitypub.proofs import verify_document
 from fedcoop.federation.affiliations import shown_memberships
 from fedcoop.federation.proposal_closer import ProposalCloser
-from fedcoop.gigs import governance, membership
+from fedcoop.gigs import decisions, governance, membership
 from fedcoop.gigs.governance import ProposalDraft
 from tests.support.federation import Federation, Node
 
@@ -264,7 +264,7 @@ async def test_a_proposal_on_a_is_decided_by_members_on_a_b_and_c(
         def load(conn: Any) -> tuple[Any, ...]:
             p = governance.get_proposal_by_uri(conn, proposal.uri)
             assert p is not None
-            d = governance.get_decision(conn, p.id)
+            d = decisions.get_decision(conn, p.id)
             assert d is not None, "no decision recorded"
             return (
                 p.state,

@@ -38,7 +38,7 @@ from fedcoop.federation.coop_to_as import (
 from fedcoop.federation.handlers.common import local_actor, object_id, object_of, sender
 from fedcoop.federation.handlers.registry import InboxItem, Reject, handles, hook
 from fedcoop.federation.inbox import resolve_embedded
-from fedcoop.gigs import admission, governance, membership
+from fedcoop.gigs import admission, governance, membership, remote_proposals
 
 # at a local coop ------------------------------------------------------------------------------
 
@@ -245,7 +245,7 @@ async def _question(ctx: FederationContext, item: InboxItem) -> str:
         if not ours and not membership.local_members_of(conn, coop.id):
             return "ignored: the proposal concerns nobody here"
         try:
-            governance.store_remote_proposal(conn, coop.id, draft)
+            remote_proposals.store_remote_proposal(conn, coop.id, draft)
         except AppError as exc:
             raise Reject(exc.safe_message) from None
         return "applied: proposal closed" if draft.closed_at else "applied: proposal stored"

@@ -13,6 +13,7 @@ from fedcoop.federation.agreement_to_as import (
     economic_event,
     offer_to_as,
     signed_agreement,
+    text_to_html,
 )
 from fedcoop.federation.gig_to_as import gig_to_note, gig_to_proposal
 from fedcoop.federation.renderers.registry import Audience, Outgoing, RenderContext, renders
@@ -217,7 +218,7 @@ def render_reject(rc: RenderContext, event: Event) -> list[Outgoing]:
         rc.uris.object("activities", event.id), "Reject", poster.uri, application.uri, [worker.uri]
     )
     if application.reason:
-        reject["content"] = application.reason
+        reject["content"] = text_to_html(application.reason)
     return [Outgoing(reject, Audience(actor_uris=(worker.uri,)))]
 
 
@@ -347,5 +348,5 @@ def render_refusal(rc: RenderContext, event: Event) -> list[Outgoing]:
     reject = _activity(
         rc.uris.object("activities", event.id), "Reject", poster.uri, offer_uri, [worker_uri]
     )
-    reject["content"] = str(event.payload.get("reason") or "")
+    reject["content"] = text_to_html(str(event.payload.get("reason") or ""))
     return [Outgoing(reject, Audience(actor_uris=(worker_uri,)))]

@@ -1,8 +1,9 @@
 """The Mastodon client API (`/api/v1/…`, `/api/v2/…`): what Tusky, Ivory, Elk, toot and
 Mastodon.py call, per docs/CLIENT_API.md. The OAuth endpoints live in `web/oauth.py`.
 
-`setup(app)` adds the routes, the rate limiter and its headers; `rate_limit_middleware` goes
-in the app's middleware list (inside the error middleware, which renders its 429).
+`setup(app, settings)` adds the routes, the rate limiter and the answers' headers;
+`client_api_middleware` (CORS preflights, rate limits) goes in the app's middleware list,
+inside the error middleware, which renders its 429.
 """
 
 from __future__ import annotations
@@ -19,12 +20,8 @@ from fedcoop.web.mastodon import (
     statuses,
     timelines,
 )
-from fedcoop.web.mastodon.ratelimit import (
-    RATE_LIMITS,
-    RateLimiter,
-    add_rate_limit_headers,
-    rate_limit_middleware,
-)
+from fedcoop.web.mastodon.middleware import add_client_api_headers, client_api_middleware
+from fedcoop.web.mastodon.ratelimit import RATE_LIMITS, RateLimiter
 
 ROUTE_TABLES = (
     instance.routes,
@@ -36,7 +33,7 @@ ROUTE_TABLES = (
     search.routes,
 )
 
-__all__ = ["ROUTE_TABLES", "rate_limit_middleware", "setup"]
+__all__ = ["ROUTE_TABLES", "client_api_middleware", "setup"]
 
 
 def setup(app: web.Application, settings: Settings) -> None:
@@ -47,4 +44,4 @@ def setup(app: web.Application, settings: Settings) -> None:
     )
     for table in ROUTE_TABLES:
         app.add_routes(table)
-    app.on_response_prepare.append(add_rate_limit_headers)
+    app.on_response_prepare.append(add_client_api_headers)

@@ -1,8 +1,10 @@
-"""Notifications, with Mastodon's types: follows, follow requests, mentions and replies,
-`status` for gigs of the people and coops one follows, and the marketplace's events
-(applications, decisions, agreement changes) as `mention`s whose status tells what happened,
-since Mastodon clients drop types they do not know. `types[]` and `exclude_types[]` filter by
-those Mastodon types; paged by id with a `Link` header."""
+"""Notifications, in the types Mastodon clients know.
+
+Follows, follow requests, mentions and replies keep their types; gigs of the people and coops
+one follows are `status`; the marketplace's events (applications, decisions, agreement
+changes) are `mention`s whose status tells what happened, since clients drop types they do not
+know. `types[]` and `exclude_types[]` filter by those Mastodon types; paged by id with a
+`Link` header."""
 
 from __future__ import annotations
 

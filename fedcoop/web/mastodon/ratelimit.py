@@ -1,30 +1,22 @@
-"""Rate limits of the Mastodon client API, reported the way Mastodon reports them.
+"""Rate limits of the Mastodon client API: a fixed window per token (or per client address
+for a request without one) that starts with the window's first request.
 
-Each token (or, for a request without one, each client address) may make `api.rate_limit`
-requests per window of `api.rate_limit_window_seconds`; the window starts with the first
-request. Every answer under `/api/v1/` and `/api/v2/` carries `X-RateLimit-Limit`,
-`X-RateLimit-Remaining` and `X-RateLimit-Reset` (an ISO 8601 time, as Mastodon sends and
-Mastodon.py's `pace`/`wait` modes parse); past the limit the answer is 429 with `Retry-After`.
-Counted in memory per process, like the sign-in throttle: a restart forgives.
+Each key may make `api.rate_limit` requests per `api.rate_limit_window_seconds`. Counted in
+memory per process, like the sign-in throttle: a restart forgives. `middleware.py` applies it
+and reports it in Mastodon's `X-RateLimit-*` headers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from aiohttp import web
 
-from fedcoop import clock
-from fedcoop.errors import TooManyRequests
 from fedcoop.web.bearer import InvalidToken, bearer_token
 from fedcoop.web.throttle import client_address
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PREFIXES = ("/api/v1/", "/api/v2/")
 MAX_KEYS = 100_000
 
 
@@ -74,32 +66,3 @@ class RateLimiter:
 
 
 RATE_LIMITS = web.AppKey("api_rate_limits", RateLimiter)
-_QUOTA = web.RequestKey("api_quota", Quota)
-
-
-def is_limited(path: str) -> bool:
-    return path.startswith(PREFIXES)
-
-
-@web.middleware
-async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not is_limited(request.path):
-        return await handler(request)
-    limiter = request.app[RATE_LIMITS]
-    quota = limiter.hit(limiter.key_of(request))
-    request[_QUOTA] = quota
-    if quota.exhausted:
-        retry = max(1, int(quota.reset_at - time.time()) + 1)
-        raise TooManyRequests("Too many requests", retry_after=retry)
-    return await handler(request)
-
-
-async def add_rate_limit_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """On every answer to a limited request, errors included (an `on_response_prepare` hook)."""
-    quota = request.get(_QUOTA)
-    if quota is None:
-        return
-    reset = datetime.fromtimestamp(quota.reset_at, UTC)
-    response.headers["X-RateLimit-Limit"] = str(quota.limit)
-    response.headers["X-RateLimit-Remaining"] = str(max(quota.remaining, 0))
-    response.headers["X-RateLimit-Reset"] = clock.iso(reset)

@@ -1,6 +1,8 @@
-"""Search: people and coops (`resolve=true` looks a handle or an actor URL up through
-WebFinger and fetches it: toot finds whom to follow only this way), statuses (a known note or
-gig by its URL, else gigs by their words) and hashtags (skills)."""
+"""Search v2: people and coops, statuses and hashtags.
+
+People and coops by name; with `resolve=true` a handle or an actor URL is looked up through
+WebFinger and fetched (toot finds whom to follow only this way). Statuses: a known note or gig
+by its URL, else gigs by their words. Hashtags are skills."""
 
 from __future__ import annotations
 
