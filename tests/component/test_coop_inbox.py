@@ -325,3 +325,18 @@ async def test_votes_by_note_reply_count_once_and_not_after_the_end(
             "SELECT 1 FROM notes WHERE in_reply_to_uri = ?", (proposal.uri,)
         ).fetchall()
     )
+
+
+async def test_a_reject_naming_our_join_by_id_counts_only_from_that_coop(
+    instance: Instance, remote: FakeRemote
+) -> None:
+    rail, eve = make_coop(remote, "rail"), remote.add_actor("eve")
+    _, rail_here = await bob_asks_rail(instance, rail)
+    join_uri = (await bob_in_rail(instance, rail_here)).join_uri
+    assert join_uri is not None
+    refused = await instance.receive(eve, eve.activity("Reject", join_uri))
+    assert refused.state == "failed"
+    assert (await bob_in_rail(instance, rail_here)).state == "pending"
+    answered = await instance.receive(rail, rail.activity("Reject", join_uri))
+    assert answered.outcome == "applied: join rejected"
+    assert (await bob_in_rail(instance, rail_here)).state == "rejected"

@@ -176,6 +176,39 @@ async def handle_reject_join(ctx: FederationContext, item: InboxItem) -> str:
     return await _answer_join(ctx, item, accepted=False)
 
 
+async def _answer_by_id(
+    ctx: FederationContext, uri: str, coop: Actor, *, accepted: bool
+) -> str | None:
+    """An Accept or Reject naming our Join by its id only (no embedded Join)."""
+
+    def apply(conn: sqlite3.Connection) -> str | None:
+        found = membership.find_by_join(conn, uri)
+        if found is None:
+            return None  # not a Join of ours: another hook may know it
+        if found.coop_actor_id != coop.id:
+            raise Reject("only the coop a Join was sent to may answer it")
+        if accepted:
+            return "applied: join accepted (the membership counts once the coop's Add arrives)"
+        refused = membership.receive_rejected(conn, coop.id, found.actor_id)
+        return "applied: join rejected" if refused else "ignored: not waiting for an answer"
+
+    return await ctx.db.write(apply)
+
+
+@hook("accept-reference")
+async def join_accepted_by_id(
+    ctx: FederationContext, item: InboxItem, uri: str, actor: Actor
+) -> str | None:
+    return await _answer_by_id(ctx, uri, actor, accepted=True)
+
+
+@hook("reject-reference")
+async def join_rejected_by_id(
+    ctx: FederationContext, item: InboxItem, uri: str, actor: Actor
+) -> str | None:
+    return await _answer_by_id(ctx, uri, actor, accepted=False)
+
+
 def _relationship(item: InboxItem) -> tuple[dict[str, Any], str, str, str]:
     doc = object_of(item)
     parts = relationship_parts(doc)

@@ -63,10 +63,15 @@ def _gig_parts(
     return gig, poster, coop, skills.labels_for(rc.conn, gig.skills)
 
 
-def _gig_audience(gig: offers.Gig, poster: Actor, coop: Actor | None) -> Audience:
-    # The poster's followers and the coop's followers (FEP-1b12: following a coop means
-    # receiving its gigs). Members-only gigs go to the coop's members.
-    followers = tuple(a.id for a in (poster, coop) if a is not None)
+def _gig_audience(
+    gig: offers.Gig, poster: Actor, coop: Actor | None, *, announced: bool
+) -> Audience:
+    """Who gets the poster's own activity. A new gig posted by a member reaches the coop's
+    followers through the coop's Announce (FEP-1b12), so its Create goes to the poster's
+    followers only; updates and deletions go to both, who may each hold a copy.
+    Members-only gigs go to the coop's members."""
+    owners = (poster,) if announced else (poster, coop)
+    followers = tuple(dict.fromkeys(a.id for a in owners if a is not None))
     if gig.visibility == "members" and coop is not None:
         return Audience(members_of=(coop.id,), requires=(FEP_0837,))
     return Audience(followers_of=followers, requires=(FEP_0837,))
@@ -92,10 +97,11 @@ def _gig_activity(rc: RenderContext, event: Event, kind: str) -> list[Outgoing]:
     if kind != "Create":
         for doc in (primary, fallback):
             doc["updated" if kind == "Update" else "published"] = gig.updated_at
-    audience = _gig_audience(gig, poster, coop)
+    announced = kind == "Create" and coop is not None and coop.id != poster.id and coop.local
+    audience = _gig_audience(gig, poster, coop, announced=announced)
     public = gig.visibility == "public"
     out = [Outgoing(primary, audience, public=public, fallback=fallback)]
-    if kind == "Create" and coop is not None and coop.id != poster.id and coop.local:
+    if announced and coop is not None:
         # FEP-1b12: the coop announces what its members post with audience = the coop.
         announce_to = [PUBLIC] if public else [coop.followers or coop.uri]
         announce = _activity(
