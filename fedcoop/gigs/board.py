@@ -77,12 +77,16 @@ def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 def search(conn: sqlite3.Connection, q: BoardQuery) -> list[Gig]:
     where = ["gigs.state = 'open'", "gigs.deleted_at IS NULL"]
     params: list[object] = []
-    joins = ""
     match = fts_query(q.words)
     if match:
-        joins = " JOIN gigs_fts ON gigs_fts.rowid = gigs.rowid"
+        # Drive from the full-text index in rowid order: rowids follow insertion, as the
+        # time-sortable ids do, so the newest matches come first and LIMIT stops the scan
+        # early instead of sorting every match.
+        source = "gigs_fts JOIN gigs ON gigs.rowid = gigs_fts.rowid"
         where.append("gigs_fts MATCH ?")
         params.append(match)
+    else:
+        source = "gigs"
     if q.viewer_id is None:
         where.append("gigs.visibility = 'public'")
     else:
@@ -132,14 +136,15 @@ def search(conn: sqlite3.Connection, q: BoardQuery) -> list[Gig]:
     if q.before and q.sort == "date":
         where.append("gigs.id < ?")
         params.append(q.before)
+    by_date = "gigs_fts.rowid DESC" if match else "gigs.id DESC"
     order = {
-        "date": "gigs.id DESC",
+        "date": by_date,
         "pay": "gigs.hourly_minor IS NULL, gigs.hourly_minor DESC, gigs.id DESC",
-        "distance": "gigs.id DESC",
+        "distance": by_date,
     }[q.sort]
     # Distance is computed in Python, so fetch the whole (bounded) candidate set then.
     limit = q.limit if q.near is None else 2000
-    sql = f"SELECT gigs.* FROM gigs{joins} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
+    sql = f"SELECT gigs.* FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
     rows = conn.execute(sql, (*params, limit)).fetchall()
     if q.near is not None:
         near = q.near
