@@ -67,11 +67,18 @@ def run() -> list[dict[str, object]]:
         ref = reference_one_commit_per_write(Path(tmp) / "ref.sqlite3")
         rate, p99_ms, commits = asyncio.run(group_commit(Path(tmp) / "group.sqlite3"))
     return [
-        {"benchmark": "storage: durable writes/s, one commit per write (reference)",
-         "value": round(ref), "unit": "writes/s"},
-        {"benchmark": f"storage: durable writes/s, group commit, concurrency {CONCURRENCY}",
-         "value": round(rate), "unit": "writes/s",
-         "ratio": f"{rate / ref:.1f}x reference", "note": f"{commits} commits, p99 {p99_ms:.1f} ms"},
+        {
+            "benchmark": "storage: durable writes/s, one commit per write (reference)",
+            "value": round(ref),
+            "unit": "writes/s",
+        },
+        {
+            "benchmark": f"storage: durable writes/s, group commit, concurrency {CONCURRENCY}",
+            "value": round(rate),
+            "unit": "writes/s",
+            "ratio": f"{rate / ref:.1f}x reference",
+            "note": f"{commits} commits, p99 {p99_ms:.1f} ms",
+        },
     ]
 
 

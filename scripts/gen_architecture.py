@@ -52,8 +52,10 @@ def main() -> int:
             return 1
         current = text[start + len(BEGIN) : end].strip()
         if current != generated:
-            print("docs/ARCHITECTURE.md package map is out of date: run "
-                  "`python scripts/gen_architecture.py --write`")
+            print(
+                "docs/ARCHITECTURE.md package map is out of date: run "
+                "`python scripts/gen_architecture.py --write`"
+            )
             return 1
         return 0
     if "--write" in sys.argv:

@@ -35,16 +35,28 @@ def make_instance(tmp_path: Path) -> Callable[..., Settings]:
     """Create an instance the way `fedcoop init` does and return its settings."""
 
     def make(
-        domain: str | None = None, *, coop: str = "velo", coop_title: str = "Vélo Coop",
-        admin: str = "alice", password: str = ADMIN_PASSWORD, http: bool = True,
-        allow_private_network: bool = True, extra: dict[str, dict[str, Any]] | None = None,
+        domain: str | None = None,
+        *,
+        coop: str = "velo",
+        coop_title: str = "Vélo Coop",
+        admin: str = "alice",
+        password: str = ADMIN_PASSWORD,
+        http: bool = True,
+        allow_private_network: bool = True,
+        extra: dict[str, dict[str, Any]] | None = None,
     ) -> Settings:
         n = next(_counter)
         data_dir = tmp_path / f"instance{n}"
         init_instance(
-            data_dir, domain=domain or f"coop{n}.test", coop=coop, coop_title=coop_title,
-            admin=admin, password=password, http=http,
-            allow_private_network=allow_private_network, extra=extra,
+            data_dir,
+            domain=domain or f"coop{n}.test",
+            coop=coop,
+            coop_title=coop_title,
+            admin=admin,
+            password=password,
+            http=http,
+            allow_private_network=allow_private_network,
+            extra=extra,
         )
         return load_settings(data_dir, environ={})
 

@@ -89,6 +89,7 @@ def wants_as2(accept: str | None) -> bool:
             best_html = max(best_html, q)
     return best_as2 > 0 and best_as2 >= best_html
 
+
 # FEP-0837 / ValueFlows and schema.org terms used by gigs, agreements and reviews
 # (PROTOCOL.md section 5), defined inline: peers never fetch a context.
 VF_TERMS: dict[str, object] = {

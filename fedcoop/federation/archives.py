@@ -36,6 +36,7 @@ from fedcoop.accounts.actors import (
     get_actor_by_uri,
     get_local_actor,
     local_private_keys,
+    update_profile,
 )
 from fedcoop.activitypub.documents import first_id
 from fedcoop.activitypub.keys import load_ed25519_private_key_pem
@@ -277,9 +278,8 @@ def restore_archive(
         raise ArchiveRefused("this archive is of this very account")
     name = plain_text(str(verified.actor_doc.get("name") or ""), 200)
     summary = sanitize_html(str(verified.actor_doc.get("summary") or "")[:10_000])
-    conn.execute(
-        "UPDATE actors SET display_name = ?, summary = ? WHERE id = ?",
-        (name or user.display_name, summary or user.summary, user.id),
+    update_profile(
+        conn, user.id, display_name=name or user.display_name, summary=summary or user.summary
     )
     moves.set_aliases(conn, user.id, [*user.also_known_as, verified.old.uri])
     moves.link_identities(conn, verified.old.id, user.id, "archive")

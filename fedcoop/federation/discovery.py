@@ -39,7 +39,16 @@ class Discovery:
             raise NotFound("no such resource here")
         subject = f"acct:{actor.username}@{self.uris.domain}"
         aliases = [actor.uri] + ([actor.url] if actor.url and actor.url != actor.uri else [])
-        return jrd(subject, actor.uri, actor.url if actor.type != "Application" else None, aliases)
+        doc = jrd(subject, actor.uri, actor.url if actor.type != "Application" else None, aliases)
+        # Remote-interaction template (OStatus subscribe), as Mastodon advertises: other
+        # servers send visitors here to follow, join or answer from their home instance.
+        doc["links"].append(
+            {
+                "rel": "http://ostatus.org/schema/1.0/subscribe",
+                "template": f"{self.uris.base}/authorize_interaction?uri={{uri}}",
+            }
+        )
+        return doc
 
     def _resolve(
         self, conn: sqlite3.Connection, parsed: AcctResource | UrlResource

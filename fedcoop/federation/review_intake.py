@@ -27,7 +27,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from fedcoop import clock
-from fedcoop.accounts.actors import Actor
+from fedcoop.accounts.actors import Actor, get_actor
 from fedcoop.activitypub.documents import first_id, types_of
 from fedcoop.activitypub.hosts import HostError, host_of
 from fedcoop.activitypub.proofs import ProofError, proof_verification_method, verify_document
@@ -204,11 +204,10 @@ def _held_agreement(conn: sqlite3.Connection, uri: str) -> tuple[str, str, str] 
     agreement = get_agreement_by_uri(conn, uri)
     if agreement is None:
         return None
-    row = conn.execute(
-        "SELECT (SELECT uri FROM actors WHERE id = ?), (SELECT uri FROM actors WHERE id = ?)",
-        (agreement.poster_id, agreement.worker_id),
-    ).fetchone()
-    return str(row[0]), str(row[1]), agreement.state
+    poster, worker = get_actor(conn, agreement.poster_id), get_actor(conn, agreement.worker_id)
+    if poster is None or worker is None:
+        return None
+    return poster.uri, worker.uri, agreement.state
 
 
 async def _gig_skills(

@@ -444,3 +444,17 @@ def drop_all_of(conn: sqlite3.Connection, actor_id: str) -> int:
         "DELETE FROM follows WHERE follower_id = ? OR followee_id = ?", (actor_id, actor_id)
     )
     return cur.rowcount
+
+
+def followed_by_anyone_here(conn: sqlite3.Connection, actor_ids: list[str]) -> bool:
+    """Does any local actor follow (accepted) one of these actors?"""
+    if not actor_ids:
+        return False
+    marks = ",".join("?" * len(actor_ids))
+    row = conn.execute(
+        f"SELECT 1 FROM follows JOIN actors ON actors.id = follows.follower_id "
+        f"WHERE actors.local = 1 AND follows.state = 'accepted' "
+        f"AND follows.followee_id IN ({marks}) LIMIT 1",
+        actor_ids,
+    ).fetchone()
+    return row is not None

@@ -22,6 +22,12 @@ async def test_webfinger_acct_resolves_person_and_coop(client: Any, settings: An
         assert self_links == [
             {"rel": "self", "type": "application/activity+json", "href": f"http://{domain}{path}"}
         ]
+        subscribe = [
+            link
+            for link in doc["links"]
+            if link["rel"] == "http://ostatus.org/schema/1.0/subscribe"
+        ]
+        assert subscribe[0]["template"] == f"http://{domain}/authorize_interaction?uri={{uri}}"
 
 
 async def test_webfinger_actor_url_and_server_resource(client: Any, settings: Any) -> None:

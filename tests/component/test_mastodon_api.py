@@ -300,8 +300,9 @@ async def test_rate_limit_headers_and_429(aiohttp_client: Any, make_instance: An
     # A token has its own allowance, apart from the address's
     resp = await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
     assert resp.status == 200 and resp.headers["X-RateLimit-Remaining"] == "2"
-    # Pages and federation are not counted
+    # Pages, federation and app registration are not counted
     assert "X-RateLimit-Limit" not in (await client.get("/.well-known/nodeinfo")).headers
+    assert (await register(client))["client_id"]
 
 
 async def test_browser_clients_get_cors_and_their_preflight_answered(client: Any) -> None:

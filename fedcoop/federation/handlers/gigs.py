@@ -28,7 +28,7 @@ from fedcoop.federation.http_client import FetchError
 from fedcoop.federation.inbox import resolve_embedded
 from fedcoop.federation.sanitize import plain_text
 from fedcoop.gigs import agreements, applications, membership, offers, skills
-from fedcoop.social import events
+from fedcoop.social import events, follows
 
 log = logging.getLogger(__name__)
 STATUS_FROM_PREVIEW = {"Cancelled": "cancelled", "Disputed": "disputed", "InProgress": "active"}
@@ -75,12 +75,7 @@ async def _store_proposal(
 
     def store(conn: sqlite3.Connection) -> str:
         watchers = [a.id for a in (author, coop) if a is not None]
-        followed = conn.execute(
-            f"SELECT 1 FROM follows JOIN actors ON actors.id = follows.follower_id "
-            f"WHERE actors.local = 1 AND follows.state = 'accepted' AND follows.followee_id IN "
-            f"({','.join('?' * len(watchers))}) LIMIT 1",
-            watchers,
-        ).fetchone()
+        followed = follows.followed_by_anyone_here(conn, watchers)
         known = offers.get_gig_by_uri(conn, remote.uri) is not None
         # A coop's remote members receive its members-only gigs without following it.
         members_here = coop is not None and bool(membership.local_members_of(conn, coop.id))
@@ -256,10 +251,8 @@ async def reply_applies(
         gig = offers.get_gig_by_note_uri(conn, in_reply_to)
         if gig is None or gig.state != "open" or gig.poster_id == author.id:
             return
-        if conn.execute(
-            "SELECT 1 FROM applications WHERE reply_note_uri = ?", (str(obj.get("id")),)
-        ).fetchone():
-            return
+        if applications.get_application_by_uri(conn, str(obj.get("id"))) is not None:
+            return  # the same reply delivered again
         try:
             applications.apply(
                 conn,

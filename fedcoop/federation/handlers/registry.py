@@ -42,7 +42,7 @@ HOOK_POINTS = frozenset(
         "undo-reference",  # Undo{object: id} that is not a Follow or Block of the sender's
         "accept-reference",  # Accept{object: id}
         "reject-reference",  # Reject{object: id}
-    "delete-reference",  # Delete{object: id or Tombstone}, before the note rules
+        "delete-reference",  # Delete{object: id or Tombstone}, before the note rules
     }
 )
 
