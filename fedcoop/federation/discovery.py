@@ -15,6 +15,7 @@ from fedcoop.db import Database
 from fedcoop.errors import BadRequest, NotFound
 from fedcoop.federation.actor_to_as import actor_to_as
 from fedcoop.federation.review_collections import reputation_extension, reviews_url
+from fedcoop.social import notes
 from fedcoop.uris import Uris
 
 MASTODON_COMPAT_VERSION = "4.3.0"
@@ -100,14 +101,14 @@ class Discovery:
         if version not in ("2.0", "2.1"):
             raise NotFound("no such NodeInfo version")
 
-        def gather(conn: sqlite3.Connection) -> tuple[int, int, int, list[str]]:
+        def gather(conn: sqlite3.Connection) -> tuple[int, int, int, int, list[str]]:
             users = accounts.count_accounts(conn)
             month = accounts.count_active_accounts(conn, days=30)
             half_year = accounts.count_active_accounts(conn, days=183)
             names = [c.title for c in coops.list_coops(conn)]
-            return users, month, half_year, names
+            return users, month, half_year, notes.count_local_notes(conn), names
 
-        users, active_month, active_half, coop_names = await self.db.read(gather)
+        users, active_month, active_half, local_posts, coop_names = await self.db.read(gather)
         software: dict[str, Any] = {"name": SOFTWARE_NAME, "version": __version__}
         if version == "2.1":
             software["repository"] = "https://github.com/fedcoop/fedcoop"
@@ -124,7 +125,7 @@ class Discovery:
                     "activeMonth": active_month,
                     "activeHalfyear": active_half,
                 },
-                "localPosts": 0,
+                "localPosts": local_posts,
             },
             "metadata": {
                 "nodeName": self.settings.instance.name,

@@ -248,8 +248,12 @@ async def reply_applies(
         return None
 
     def apply(conn: sqlite3.Connection) -> None:
-        gig = offers.get_gig_by_note_uri(conn, in_reply_to)
-        if gig is None or gig.state != "open" or gig.poster_id == author.id:
+        # A Mastodon user replies to the companion Note; a fedcoop member, whose instance
+        # holds the Proposal, replies to the gig's own id.
+        gig = offers.get_gig_by_note_uri(conn, in_reply_to) or offers.get_gig_by_uri(
+            conn, in_reply_to
+        )
+        if gig is None or not gig.local or gig.state != "open" or gig.poster_id == author.id:
             return
         if applications.get_application_by_uri(conn, str(obj.get("id"))) is not None:
             return  # the same reply delivered again
