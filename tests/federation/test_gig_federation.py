@@ -238,3 +238,26 @@ async def test_bad_offers_leave_nothing_behind(federation: Federation) -> None:
     assert await a.post_signed(alice.id, bob.inbox or "", fake_accept) == 202
     await federation.settle()
     assert await b.sql("SELECT * FROM agreements") == []
+
+
+async def test_a_members_reply_to_a_remote_gig_applies(federation: Federation) -> None:
+    """bob on B replies (as from a Mastodon client) to velo's gig, which B knows only as a
+    Proposal: the reply names the gig's id, travels to A, and becomes a pending application."""
+    from fedcoop.gigs import gig_replies
+
+    a, b = federation["A"], federation["B"]
+    await follow_coop(federation, "bob", b, "velo", a)
+    gig = await post_gig(a, "alice", "velo")
+    await federation.settle()
+    bob = await b.local("bob")
+    remote_gig = await gig_on(b, gig.uri)
+    reply = await b.write(
+        lambda c: gig_replies.reply_to_gig(
+            c, b.ctx.uris, remote_gig.id, bob.id, "I can do 2 hours on Saturday."
+        )
+    )
+    assert reply.application is None  # the gig lives elsewhere: A decides
+    await federation.settle()
+    received = await a.read(lambda c: applications.applications_for_gig(c, gig.id))
+    assert [(r.state, r.structured) for r in received] == [("pending", False)]
+    assert received[0].worker_id == (await a.known(bob.uri)).id  # type: ignore[union-attr]
