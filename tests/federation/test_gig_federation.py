@@ -7,13 +7,18 @@ completion; alice records payment; the receipt arrives. At every step the states
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from fedcoop.gigs import agreements, applications, board, offers
+from fedcoop import clock
+from fedcoop.accounts.actors import local_private_keys
+from fedcoop.activitypub.vocab import GIG_CONTEXT
+from fedcoop.federation.agreement_to_as import signed_agreement
+from fedcoop.gigs import agreements, applications, board, gig_replies, offers
 from fedcoop.gigs.offers import GigDraft
 from fedcoop.social import follows
 from tests.support.federation import Federation, Node
@@ -160,8 +165,6 @@ async def test_capacity_race_gives_one_agreement_and_one_reject(federation: Fede
     received = await a.read(lambda conn: applications.applications_for_gig(conn, gig.id))
     assert len(received) == 2
     alice = await a.local("alice")
-    import asyncio
-
     outcomes = await asyncio.gather(
         *(
             a.write(lambda conn, r=r: agreements.accept(conn, a.ctx.uris, r.id, alice.id))
@@ -243,8 +246,6 @@ async def test_bad_offers_leave_nothing_behind(federation: Federation) -> None:
 async def test_a_members_reply_to_a_remote_gig_applies(federation: Federation) -> None:
     """bob on B replies (as from a Mastodon client) to velo's gig, which B knows only as a
     Proposal: the reply names the gig's id, travels to A, and becomes a pending application."""
-    from fedcoop.gigs import gig_replies
-
     a, b = federation["A"], federation["B"]
     await follow_coop(federation, "bob", b, "velo", a)
     gig = await post_gig(a, "alice", "velo")
@@ -261,3 +262,156 @@ async def test_a_members_reply_to_a_remote_gig_applies(federation: Federation) -
     received = await a.read(lambda c: applications.applications_for_gig(c, gig.id))
     assert [(r.state, r.structured) for r in received] == [("pending", False)]
     assert received[0].worker_id == (await a.known(bob.uri)).id  # type: ignore[union-attr]
+
+
+async def _pending_offer(fed: Federation) -> tuple[offers.Gig, applications.Application]:
+    """bob on B has applied to velo's gig on A; returns (A's gig, B's application)."""
+    a, b = fed["A"], fed["B"]
+    await follow_coop(fed, "bob", b, "velo", a)
+    gig = await post_gig(a, "alice", "velo")
+    await fed.settle()
+    bob = await b.local("bob")
+    remote_gig = await gig_on(b, gig.uri)
+    mine = await b.write(
+        lambda c: applications.apply(
+            c, b.ctx.uris, gig_id=remote_gig.id, worker_id=bob.id, quantity=Decimal("2")
+        )
+    )
+    await fed.settle()
+    return gig, mine
+
+
+def _accept(
+    actor_uri: str,
+    activity_id: str,
+    offer_uri: str,
+    agreement_uri: str,
+    gig_uri: str,
+    quantity: str,
+    amount: str,
+) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "Accept",
+        "id": activity_id,
+        "actor": actor_uri,
+        "object": offer_uri,
+        "result": {
+            "type": "Agreement",
+            "id": agreement_uri,
+            "attributedTo": actor_uri,
+            "stipulates": {
+                "type": "Commitment",
+                "satisfies": gig_uri + "#primary",
+                "resourceQuantity": {"hasUnit": "hour", "hasNumericalValue": quantity},
+            },
+            "stipulatesReciprocal": {
+                "type": "Commitment",
+                "satisfies": gig_uri + "#reciprocal",
+                "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": amount},
+            },
+        },
+    }
+
+
+async def test_an_accept_from_anyone_but_the_poster_changes_nothing(
+    federation: Federation,
+) -> None:
+    b, c = federation["B"], federation["C"]
+    gig, mine = await _pending_offer(federation)
+    carol = await c.local("carol")
+    bob = await b.local("bob")
+    forged = _accept(
+        carol.uri,
+        f"{c.base_url}/activities/forged",
+        mine.uri,
+        f"{c.base_url}/agreements/forged",
+        gig.uri,
+        "2",
+        "37",
+    )
+    assert await c.post_signed(carol.id, bob.inbox or "", forged) == 202
+    await federation.settle()
+    assert await b.sql("SELECT * FROM agreements") == []
+    assert (await b.read(lambda conn: applications.get_application(conn, mine.id))).state == (  # type: ignore[union-attr]
+        "pending"
+    )
+    failed = await b.sql("SELECT state FROM inbox_items WHERE activity_uri = ?", forged["id"])
+    assert [r[0] for r in failed] == ["failed"]
+
+
+async def test_an_accept_whose_amounts_differ_changes_nothing(federation: Federation) -> None:
+    a, b = federation["A"], federation["B"]
+    gig, mine = await _pending_offer(federation)
+    alice = await a.local("alice")
+    bob = await b.local("bob")
+    # signed by the poster, with a valid proof, but 4 hours instead of the 2 offered
+
+    accept = _accept(
+        alice.uri,
+        f"{a.base_url}/activities/greedy",
+        mine.uri,
+        f"{a.base_url}/agreements/greedy",
+        gig.uri,
+        "4",
+        "74",
+    )
+    _, ed_pem = await a.read(lambda conn: local_private_keys(conn, alice.id))
+    result = signed_agreement(
+        {"@context": GIG_CONTEXT, **accept["result"]},
+        alice,
+        ed_pem,
+        clock.now(),
+    )
+    accept["@context"] = GIG_CONTEXT
+    accept["result"] = {k: v for k, v in result.items() if k != "@context"}
+    assert await a.post_signed(alice.id, bob.inbox or "", accept) == 202
+    await federation.settle()
+    assert await b.sql("SELECT * FROM agreements") == []
+    rows = await b.sql(
+        "SELECT state, last_error FROM inbox_items WHERE activity_uri = ?", accept["id"]
+    )
+    assert rows[0][0] == "failed" and "differ" in (rows[0][1] or "")
+
+
+async def test_a_proposal_whose_id_is_on_another_host_is_refused(federation: Federation) -> None:
+    a, b = federation["A"], federation["B"]
+    await follow_coop(federation, "bob", b, "velo", a)
+    alice = await a.local("alice")
+    velo = await a.local("velo")
+    proposal = {
+        "type": "Proposal",
+        "id": f"{b.base_url}/gigs/not-alices",
+        "attributedTo": alice.uri,
+        "purpose": "request",
+        "name": "Spoofed gig",
+        "content": "",
+        "publishes": {
+            "type": "Intent",
+            "id": f"{b.base_url}/gigs/not-alices#primary",
+            "action": "deliverService",
+            "resourceQuantity": {"hasUnit": "hour", "hasNumericalValue": "1"},
+        },
+        "reciprocal": {
+            "type": "Intent",
+            "id": f"{b.base_url}/gigs/not-alices#reciprocal",
+            "action": "transfer",
+            "resourceConformsTo": "https://www.wikidata.org/wiki/Q4916",
+            "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "10"},
+        },
+        "audience": velo.uri,
+    }
+    create = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "Create",
+        "id": f"{a.base_url}/activities/spoof",
+        "actor": alice.uri,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": proposal,
+    }
+    bob = await b.local("bob")
+    status = await a.post_signed(alice.id, bob.inbox or "", create)
+    assert status in (400, 403)
+    await federation.settle()
+    assert await b.sql("SELECT * FROM gigs WHERE uri = ?", proposal["id"]) == []
+    assert await b.sql("SELECT * FROM inbox_items WHERE activity_uri = ?", create["id"]) == []
