@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,14 +14,15 @@ from fedcoop.activitypub.digest import (
     verify_digest_header,
 )
 from fedcoop.activitypub.httpsig_errors import SignatureError
+from tests.support.shared import vectors_dir
 
-VECTORS = Path(os.environ.get("FEDCOOP_VECTORS", Path(__file__).parents[3] / "shared" / "vectors"))
+VECTORS = vectors_dir()
 
 
 def load(name: str) -> dict[str, Any]:
     path = VECTORS / name
     if not path.exists():
-        pytest.skip(f"test vectors not found at {path} (set FEDCOOP_VECTORS)")
+        pytest.fail(f"test vectors not found at {path} (set FEDCOOP_VECTORS)")
     return json.loads(path.read_text())
 
 

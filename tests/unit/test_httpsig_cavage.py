@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,14 +19,15 @@ from fedcoop.activitypub.httpsig_cavage import (
 from fedcoop.activitypub.httpsig_common import field_lines, sign_bytes, verify_bytes
 from fedcoop.activitypub.httpsig_errors import SignatureError
 from fedcoop.activitypub.keys import load_public_key_pem, load_rsa_private_key_pem
+from tests.support.shared import vectors_dir
 
-VECTORS = Path(os.environ.get("FEDCOOP_VECTORS", Path(__file__).parents[3] / "shared" / "vectors"))
+VECTORS = vectors_dir()
 
 
 def data() -> dict[str, Any]:
     path = VECTORS / "draft-cavage-12.json"
     if not path.exists():
-        pytest.skip(f"test vectors not found at {path}")
+        pytest.fail(f"test vectors not found at {path}")
     return dict(json.loads(path.read_text()))
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -20,8 +18,9 @@ from fedcoop.activitypub.keys import (
     private_key_to_pem,
     public_key_to_pem,
 )
+from tests.support.shared import vectors_dir
 
-VECTORS = Path(os.environ.get("FEDCOOP_VECTORS", Path(__file__).parents[3] / "shared" / "vectors"))
+VECTORS = vectors_dir()
 
 
 def test_rsa_key_is_2048_bits_and_round_trips_as_pkcs8_and_spki() -> None:
@@ -47,7 +46,7 @@ def test_ed25519_key_round_trips() -> None:
 def test_pkcs1_pems_from_the_vectors_load() -> None:
     path = VECTORS / "rfc9421.json"
     if not path.exists():
-        pytest.skip("vectors not found")
+        pytest.fail("vectors not found")
     keys = json.loads(path.read_text())["keys"]
     assert isinstance(load_public_key_pem(keys["test-key-rsa"]["public_key_pem"]), rsa.RSAPublicKey)
     assert isinstance(

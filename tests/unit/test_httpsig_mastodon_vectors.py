@@ -7,10 +7,8 @@ implements the query-string quirk, so Mastodon's verdict applies.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,15 +20,16 @@ from fedcoop.activitypub.keys import (
     load_public_key_pem,
     public_key_to_pem,
 )
+from tests.support.shared import vectors_dir
 
-VECTORS = Path(os.environ.get("FEDCOOP_VECTORS", Path(__file__).parents[3] / "shared" / "vectors"))
+VECTORS = vectors_dir()
 MASTODON_NOW = datetime(2023, 12, 20, 10, 0, 0, tzinfo=UTC)
 
 
 def data() -> dict[str, Any]:
     path = VECTORS / "mastodon-captured.json"
     if not path.exists():
-        pytest.skip(f"test vectors not found at {path}")
+        pytest.fail(f"test vectors not found at {path}")
     return dict(json.loads(path.read_text()))
 
 

@@ -6,9 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,14 +24,15 @@ from fedcoop.activitypub.httpsig_rfc9421 import parse_rfc9421, verify_rfc9421
 from fedcoop.activitypub.httpsig_rfc9421_base import HttpMessage, authority, signature_base
 from fedcoop.activitypub.keys import load_private_key_pem, load_public_key_pem
 from fedcoop.activitypub.structured_fields import StructuredFieldError, parse_dictionary
+from tests.support.shared import vectors_dir
 
-VECTORS = Path(os.environ.get("FEDCOOP_VECTORS", Path(__file__).parents[3] / "shared" / "vectors"))
+VECTORS = vectors_dir()
 
 
 def data() -> dict[str, Any]:
     path = VECTORS / "rfc9421.json"
     if not path.exists():
-        pytest.skip(f"test vectors not found at {path}")
+        pytest.fail(f"test vectors not found at {path}")
     return dict(json.loads(path.read_text()))
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import base58
@@ -24,8 +22,9 @@ from fedcoop.activitypub.proofs import (
     sign_document,
     verify_document,
 )
+from tests.support.shared import vectors_dir
 
-VECTORS = Path(os.environ.get("FEDCOOP_VECTORS", Path(__file__).parents[3] / "shared" / "vectors"))
+VECTORS = vectors_dir()
 
 
 def vectors() -> list[dict[str, Any]]:
@@ -39,7 +38,7 @@ def by_id(vector_id: str) -> dict[str, Any]:
     for vector in vectors():
         if vector["id"] == vector_id:
             return vector
-    pytest.skip("vectors not found")
+    pytest.fail("vectors not found")
 
 
 def created_of(vector: dict[str, Any]) -> datetime:
