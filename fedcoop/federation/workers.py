@@ -29,8 +29,12 @@ class Worker:
         self._wake.set()
 
     async def _sleep(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the event is set (the app stopping right after a wake-up), and the
+        # worker would then never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            async with asyncio.timeout(self.poll_seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     async def loop(self) -> None:
@@ -65,12 +69,21 @@ class Supervisor:
         for worker in self.workers.values():
             self._tasks.append(asyncio.create_task(worker.loop(), name=f"worker:{worker.name}"))
 
-    async def stop(self) -> None:
+    async def stop(self, *, rounds: int = 20) -> None:
+        """Cancel every worker and wait for them; a cancellation lost in a race is repeated
+        (at most `rounds` times, a second apart), so stopping cannot hang."""
+        pending = set(self._tasks)
+        for _ in range(rounds):
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        for task in pending:
+            log.error("worker task %s did not stop", task.get_name())
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("worker task %s ended with %r", task.get_name(), task.exception())
         self._tasks.clear()
 
     @property

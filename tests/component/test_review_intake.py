@@ -37,8 +37,11 @@ async def remote(aiohttp_server: Any) -> FakeRemote:
 @pytest.fixture
 async def here(aiohttp_client: Any, settings: Settings) -> Instance:
     from fedcoop.app import make_app
+    from fedcoop.web.state import WORKERS
 
-    return Instance(await aiohttp_client(make_app(settings)), settings)
+    client = await aiohttp_client(make_app(settings))
+    await client.app[WORKERS].stop()  # the tests drive the workers themselves
+    return Instance(client, settings)
 
 
 GIG = GigDraft(

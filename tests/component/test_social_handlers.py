@@ -23,7 +23,7 @@ from fedcoop.federation.inbox_worker import InboxWorker
 from fedcoop.federation.outbox import OutboxWorker
 from fedcoop.social import blocks, follows, notes, notifications, timelines
 from fedcoop.social.paging import Page
-from fedcoop.web.state import FEDERATION
+from fedcoop.web.state import FEDERATION, WORKERS
 from tests.support.fake_remote import FakeRemote, RemoteActor, deliver, signed_headers
 
 AS2 = {"Accept": "application/activity+json"}
@@ -91,7 +91,6 @@ async def remote(aiohttp_server: Any) -> FakeRemote:
 @pytest.fixture
 async def here(aiohttp_client: Any, settings: Settings) -> Instance:
     from fedcoop.app import make_app
-    from fedcoop.web.state import WORKERS
 
     client = await aiohttp_client(make_app(settings))
     # These tests drive the workers step by step: the background ones must not race them.
@@ -482,7 +481,9 @@ async def test_followers_only_note_is_served_to_a_signed_follower_only(
 
     # Given an instance with authorized fetch, and alice's followers-only note
     settings = make_instance(extra={"federation": {"authorized_fetch": True}})
-    here = Instance(await aiohttp_client(make_app(settings)), settings)
+    client = await aiohttp_client(make_app(settings))
+    await client.app[WORKERS].stop()  # the test drives the workers itself
+    here = Instance(client, settings)
     bob, carol = remote.add_actor("bob"), remote.add_actor("carol")
     alice = await here.local("alice")
     await followed_by_bob(here, bob)
