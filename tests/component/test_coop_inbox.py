@@ -28,7 +28,7 @@ from fedcoop.federation.inbox_worker import InboxWorker
 from fedcoop.federation.outbox import OutboxWorker
 from fedcoop.gigs import governance, membership
 from fedcoop.gigs.governance import ProposalDraft
-from fedcoop.web.state import FEDERATION
+from fedcoop.web.state import FEDERATION, WORKERS
 from tests.support.fake_remote import FakeRemote, RemoteActor, deliver
 
 
@@ -82,6 +82,7 @@ class Instance:
 
 @pytest.fixture
 async def instance(client: Any, settings: Settings) -> Instance:
+    await client.app[WORKERS].stop()  # the tests drive the workers themselves
     inst = Instance(client, settings)
     await inst.write(
         lambda c: accounts.create_account(c, inst.ctx.uris, "bob", "a long password 1")
