@@ -48,7 +48,7 @@ from fedcoop.federation.review_to_as import (
     document_digest,
     is_review,
 )
-from fedcoop.gigs import reviews
+from fedcoop.gigs import review_answers, reviews
 from fedcoop.gigs.agreements import get_agreement_by_uri
 
 log = logging.getLogger(__name__)
@@ -362,7 +362,7 @@ async def take_reply(ctx: FederationContext, obj: dict[str, Any], author: Actor)
     published = draft.published_at or clock.now_iso()
 
     def write(conn: sqlite3.Connection) -> str:
-        stored = reviews.store_remote_reply(
+        stored = review_answers.store_remote_reply(
             conn,
             review_uri=parent,
             author_id=author.id,

@@ -19,7 +19,7 @@ from fedcoop.db import Database
 from fedcoop.errors import NotFound
 from fedcoop.federation.review_to_as import reply_html, signed_review_note
 from fedcoop.federation.workers import Worker
-from fedcoop.gigs import reviews
+from fedcoop.gigs import review_answers, reviews
 from fedcoop.gigs.reviews import Reply, Report, Review, ReviewDraft
 from fedcoop.uris import Uris
 
@@ -78,7 +78,7 @@ async def answer_review(
         reviewer = get_actor(conn, review.reviewer_id)
         if reviewer is None:
             raise NotFound("no such review")
-        return reviews.answer_review(
+        return review_answers.answer_review(
             conn,
             uris,
             review_id=review_id,
@@ -92,7 +92,7 @@ async def answer_review(
 
 async def report_review(db: Database, *, review_id: str, reporter_id: str, reason: str) -> Report:
     return await db.write(
-        lambda conn: reviews.report_review(
+        lambda conn: review_answers.report_review(
             conn, review_id=review_id, reporter_id=reporter_id, reason=reason
         )
     )

@@ -267,6 +267,37 @@ def _skill_labels(conn: sqlite3.Connection, skills: tuple[str, ...]) -> str:
     )
 
 
+def _draft_columns(draft: GigDraft) -> dict[str, Any]:
+    """The gigs columns that hold a draft's terms, in their stored form."""
+    return {
+        "purpose": draft.purpose,
+        "title": draft.title,
+        "description": draft.description,
+        "place_name": draft.place_name,
+        "latitude": draft.latitude,
+        "longitude": draft.longitude,
+        "remote": int(draft.remote),
+        "starts_at": draft.starts_at,
+        "ends_at": draft.ends_at,
+        "unit": draft.unit,
+        "unit_quantity": money.to_text(draft.unit_quantity),
+        "price": money.to_text(draft.price),
+        "currency": draft.currency,
+        "hourly_minor": hourly_minor(draft.price, draft.unit, draft.unit_quantity, draft.currency),
+        "available": money.to_text(draft.available),
+        "minimum": money.to_text(draft.minimum),
+        "unit_based": int(draft.unit_based),
+        "visibility": draft.visibility,
+    }
+
+
+def _update_terms(conn: sqlite3.Connection, gig_id: str, draft: GigDraft, **extra: Any) -> None:
+    columns = {**_draft_columns(draft), **extra, "updated_at": clock.now_iso()}
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    conn.execute(f"UPDATE gigs SET {assignments} WHERE id = ?", (*columns.values(), gig_id))
+    _write_terms(conn, gig_id, draft, _skill_labels(conn, draft.skills))
+
+
 def _insert(
     conn: sqlite3.Connection,
     *,
@@ -282,44 +313,23 @@ def _insert(
     state: str = GigStates.initial,
 ) -> None:
     now = clock.now_iso()
+    columns = {
+        "id": gig_id,
+        "uri": uri,
+        "url": url,
+        "note_uri": note_uri,
+        "local": int(local),
+        "poster_id": poster_id,
+        "coop_id": coop_id,
+        **_draft_columns(draft),
+        "state": state,
+        "published_at": published_at,
+        "updated_at": now,
+        "created_at": now,
+    }
     conn.execute(
-        """INSERT INTO gigs (id, uri, url, note_uri, local, poster_id, coop_id, purpose, title,
-               description, place_name, latitude, longitude, remote, starts_at, ends_at, unit,
-               unit_quantity, price, currency, hourly_minor, available, minimum, unit_based,
-               visibility, state, published_at, updated_at, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                   ?, ?)""",
-        (
-            gig_id,
-            uri,
-            url,
-            note_uri,
-            int(local),
-            poster_id,
-            coop_id,
-            draft.purpose,
-            draft.title,
-            draft.description,
-            draft.place_name,
-            draft.latitude,
-            draft.longitude,
-            int(draft.remote),
-            draft.starts_at,
-            draft.ends_at,
-            draft.unit,
-            money.to_text(draft.unit_quantity),
-            money.to_text(draft.price),
-            draft.currency,
-            hourly_minor(draft.price, draft.unit, draft.unit_quantity, draft.currency),
-            money.to_text(draft.available),
-            money.to_text(draft.minimum),
-            int(draft.unit_based),
-            draft.visibility,
-            state,
-            published_at,
-            now,
-            now,
-        ),
+        f"INSERT INTO gigs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        tuple(columns.values()),
     )
     _write_terms(conn, gig_id, draft, _skill_labels(conn, draft.skills))
 
@@ -363,35 +373,7 @@ def update_gig(conn: sqlite3.Connection, gig_id: str, editor_id: str, draft: Gig
             raise Conflict("terms cannot change once an application was accepted", field="price")
         if draft.available < held:
             raise Conflict("less than what accepted agreements already hold", field="available")
-    conn.execute(
-        """UPDATE gigs SET purpose = ?, title = ?, description = ?, place_name = ?, latitude = ?,
-               longitude = ?, remote = ?, starts_at = ?, ends_at = ?, unit = ?, unit_quantity = ?,
-               price = ?, currency = ?, hourly_minor = ?, available = ?, minimum = ?,
-               unit_based = ?, visibility = ?, updated_at = ? WHERE id = ?""",
-        (
-            draft.purpose,
-            draft.title,
-            draft.description,
-            draft.place_name,
-            draft.latitude,
-            draft.longitude,
-            int(draft.remote),
-            draft.starts_at,
-            draft.ends_at,
-            draft.unit,
-            money.to_text(draft.unit_quantity),
-            money.to_text(draft.price),
-            draft.currency,
-            hourly_minor(draft.price, draft.unit, draft.unit_quantity, draft.currency),
-            money.to_text(draft.available),
-            money.to_text(draft.minimum),
-            int(draft.unit_based),
-            draft.visibility,
-            clock.now_iso(),
-            gig_id,
-        ),
-    )
-    _write_terms(conn, gig_id, draft, _skill_labels(conn, draft.skills))
+    _update_terms(conn, gig_id, draft)
     refresh_fill_state(conn, gig_id, emit_as=editor_id, force_event=True)
     return require_gig(conn, gig_id)
 
@@ -471,40 +453,10 @@ def store_remote_gig(
         )
         return require_gig(conn, gig_id), True
     gig_id = existing[0]
-    conn.execute(
-        """UPDATE gigs SET url = ?, note_uri = COALESCE(?, note_uri), coop_id = ?, purpose = ?,
-               title = ?, description = ?, place_name = ?, latitude = ?, longitude = ?,
-               remote = ?, starts_at = ?, ends_at = ?, unit = ?, unit_quantity = ?, price = ?,
-               currency = ?, hourly_minor = ?, available = ?, minimum = ?, unit_based = ?,
-               visibility = ?, state = ?, updated_at = ? WHERE id = ?""",
-        (
-            url,
-            note_uri,
-            coop_id,
-            draft.purpose,
-            draft.title,
-            draft.description,
-            draft.place_name,
-            draft.latitude,
-            draft.longitude,
-            int(draft.remote),
-            draft.starts_at,
-            draft.ends_at,
-            draft.unit,
-            money.to_text(draft.unit_quantity),
-            money.to_text(draft.price),
-            draft.currency,
-            hourly_minor(draft.price, draft.unit, draft.unit_quantity, draft.currency),
-            money.to_text(draft.available),
-            money.to_text(draft.minimum),
-            int(draft.unit_based),
-            draft.visibility,
-            state,
-            clock.now_iso(),
-            gig_id,
-        ),
-    )
-    _write_terms(conn, gig_id, draft, _skill_labels(conn, draft.skills))
+    extra: dict[str, Any] = {"url": url, "coop_id": coop_id, "state": state}
+    if note_uri is not None:
+        extra["note_uri"] = note_uri
+    _update_terms(conn, gig_id, draft, **extra)
     return require_gig(conn, gig_id), False
 
 

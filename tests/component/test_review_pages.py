@@ -12,7 +12,7 @@ import pytest
 from fedcoop.accounts.actors import get_local_actor
 from fedcoop.app import make_app
 from fedcoop.config import Settings
-from fedcoop.gigs import agreements, applications, offers, reviews
+from fedcoop.gigs import agreements, applications, offers, review_answers, reviews
 from fedcoop.gigs.offers import GigDraft
 from fedcoop.web.state import DB, URIS
 from tests.component.test_gig_pages import PASSWORDS, add_members, sign_in_as, submit, text_of
@@ -148,7 +148,7 @@ async def test_review_form_api_profile_and_documents(site: Any) -> None:
         site, f"/reviews/{review_id}", f"/reviews/{review_id}/report", {"reason": "not fair"}
     )
     assert report.status == 303
-    found = await site.server.app[DB].read(reviews.open_reports)
+    found = await site.server.app[DB].read(review_answers.open_reports)
     assert [r.reason for r in found] == ["not fair"]
 
     # the public facts of the reviewed agreement: parties and status, no terms

@@ -19,7 +19,16 @@ from fedcoop.activitypub.proofs import ProofError, verify_document
 from fedcoop.app import open_database
 from fedcoop.errors import Conflict, Forbidden, NotFound, ValidationError
 from fedcoop.federation.review_publishing import ReviewSealWorker, write_review
-from fedcoop.gigs import agreements, applications, moves, offers, reputation, reviews, skills
+from fedcoop.gigs import (
+    agreements,
+    applications,
+    moves,
+    offers,
+    reputation,
+    review_answers,
+    reviews,
+    skills,
+)
 from fedcoop.gigs.offers import GigDraft
 from fedcoop.gigs.reviews import ReviewDraft
 from fedcoop.social import blocks, domain_policies
@@ -199,12 +208,12 @@ async def test_answer_and_report(world: Any) -> None:
     await review(db, uris, done.id, p["bob"], 5)
     with pytest.raises(Forbidden):  # only the subject answers
         await db.write(
-            lambda c: reviews.answer_review(
+            lambda c: review_answers.answer_review(
                 c, uris, review_id=mine.id, author_id=p["carol"], text="?", content="?"
             )
         )
     answer = await db.write(
-        lambda c: reviews.answer_review(
+        lambda c: review_answers.answer_review(
             c,
             uris,
             review_id=mine.id,
@@ -216,16 +225,16 @@ async def test_answer_and_report(world: Any) -> None:
     assert answer.uri.startswith(uris.base)
     with pytest.raises(Conflict):
         await db.write(
-            lambda c: reviews.answer_review(
+            lambda c: review_answers.answer_review(
                 c, uris, review_id=mine.id, author_id=p["bob"], text="again", content="again"
             )
         )
     report = await db.write(
-        lambda c: reviews.report_review(
+        lambda c: review_answers.report_review(
             c, review_id=mine.id, reporter_id=p["carol"], reason="unfair"
         )
     )
-    found = await db.read(reviews.open_reports)
+    found = await db.read(review_answers.open_reports)
     assert [r.id for r in found] == [report.id]
 
 
