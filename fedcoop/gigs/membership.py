@@ -139,6 +139,19 @@ def active_members(conn: sqlite3.Connection, coop_actor_id: str) -> list[tuple[A
     return out
 
 
+def _with_actors(
+    conn: sqlite3.Connection, rows: list[sqlite3.Row]
+) -> list[tuple[Membership, Actor]]:
+    """Each membership row with its actor (rows whose actor is gone are left out)."""
+    out = []
+    for row in rows:
+        membership = _membership(row)
+        actor = get_actor(conn, row["actor_id"])
+        if membership is not None and actor is not None:
+            out.append((membership, actor))
+    return out
+
+
 def member_rows(conn: sqlite3.Connection, coop_actor_id: str) -> list[tuple[Membership, Actor]]:
     """Every active row of a coop (outcasts included, last), admins first, with the actor."""
     rows = conn.execute(
@@ -147,13 +160,7 @@ def member_rows(conn: sqlite3.Connection, coop_actor_id: str) -> list[tuple[Memb
         "ELSE 3 END, created_at, id",
         (coop_actor_id,),
     ).fetchall()
-    out = []
-    for row in rows:
-        found = _membership(row)
-        actor = get_actor(conn, row["actor_id"])
-        if found is not None and actor is not None:
-            out.append((found, actor))
-    return out
+    return _with_actors(conn, rows)
 
 
 def count_active_members(conn: sqlite3.Connection, coop_actor_id: str) -> int:
@@ -199,13 +206,7 @@ def pending_requests(
         "ORDER BY created_at, id",
         (coop_actor_id,),
     ).fetchall()
-    out = []
-    for row in rows:
-        membership = _membership(row)
-        actor = get_actor(conn, row["actor_id"])
-        if membership is not None and actor is not None:
-            out.append((membership, actor))
-    return out
+    return _with_actors(conn, rows)
 
 
 def memberships_of(conn: sqlite3.Connection, actor_id: str) -> list[tuple[Membership, Actor]]:
@@ -232,13 +233,7 @@ def affiliations_page(
         "ORDER BY id DESC LIMIT ?",
         (coop_actor_id, before or "~", limit),
     ).fetchall()
-    out = []
-    for row in rows:
-        membership = _membership(row)
-        actor = get_actor(conn, row["actor_id"])
-        if membership is not None and actor is not None:
-            out.append((membership, actor))
-    return out
+    return _with_actors(conn, rows)
 
 
 def count_affiliations(conn: sqlite3.Connection, coop_actor_id: str) -> int:

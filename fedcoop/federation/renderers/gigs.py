@@ -243,21 +243,39 @@ def _agreement_parts(
     return agreement, poster, worker
 
 
+def _direct(uri: str, kind: str, sender: Actor, obj: Any, recipient: Actor) -> Outgoing:
+    """An activity from one party of an agreement to the other, and to nobody else."""
+    return Outgoing(
+        _activity(uri, kind, sender.uri, obj, [recipient.uri]),
+        Audience(actor_uris=(recipient.uri,)),
+    )
+
+
+def _status_update(
+    uri: str,
+    agreement: agreements.Agreement,
+    poster: Actor,
+    worker: Actor,
+    sender: Actor,
+    name: str,
+) -> Outgoing:
+    """Update(Agreement) with the status as its preview Note's name (Mitra's convention)."""
+    doc = _strip_context(agreement_to_as(agreement, agreement.gig_uri, poster, worker))
+    doc["preview"] = {"type": "Note", "name": name}
+    return _direct(uri, "Update", sender, doc, worker if sender is poster else poster)
+
+
 @renders("agreement.status")
 def render_status(rc: RenderContext, event: Event) -> list[Outgoing]:
     parts = _agreement_parts(rc, event.subject_id)
     if parts is None:
         return []
     agreement, poster, worker = parts
-    actor = poster if event.actor_id == poster.id else worker
-    other = worker if actor is poster else poster
-    doc = _strip_context(agreement_to_as(agreement, agreement.gig_uri, poster, worker))
+    sender = poster if event.actor_id == poster.id else worker
     status = str(event.payload.get("status") or agreement.state)
-    doc["preview"] = {"type": "Note", "name": AGREEMENT_STATUS_NAMES.get(status, status)}
-    update = _activity(
-        rc.uris.object("activities", event.id), "Update", actor.uri, doc, [other.uri]
-    )
-    return [Outgoing(update, Audience(actor_uris=(other.uri,)))]
+    name = AGREEMENT_STATUS_NAMES.get(status, status)
+    uri = rc.uris.object("activities", event.id)
+    return [_status_update(uri, agreement, poster, worker, sender, name)]
 
 
 @renders("agreement.completion")
@@ -280,10 +298,7 @@ def render_completion(rc: RenderContext, event: Event) -> list[Outgoing]:
         published=agreement.delivered_at or agreement.updated_at,
     )
     obj["to"] = [poster.uri]
-    create = _activity(
-        rc.uris.object("activities", event.id), "Create", worker.uri, obj, [poster.uri]
-    )
-    return [Outgoing(create, Audience(actor_uris=(poster.uri,)))]
+    return [_direct(rc.uris.object("activities", event.id), "Create", worker, obj, poster)]
 
 
 @renders("agreement.payment")
@@ -306,18 +321,11 @@ def render_payment(rc: RenderContext, event: Event) -> list[Outgoing]:
         published=agreement.paid_at or agreement.updated_at,
     )
     obj["to"] = [worker.uri]
-    create = _activity(
-        rc.uris.object("activities", event.id), "Create", poster.uri, obj, [worker.uri]
-    )
-    # Mitra reads "Paid" from an Update(Agreement) preview.
-    doc = _strip_context(agreement_to_as(agreement, agreement.gig_uri, poster, worker))
-    doc["preview"] = {"type": "Note", "name": "Paid"}
-    paid = _activity(
-        rc.uris.object("activities", event.id) + "/paid", "Update", poster.uri, doc, [worker.uri]
-    )
+    uri = rc.uris.object("activities", event.id)
     return [
-        Outgoing(create, Audience(actor_uris=(worker.uri,))),
-        Outgoing(paid, Audience(actor_uris=(worker.uri,))),
+        _direct(uri, "Create", poster, obj, worker),
+        # Mitra reads "Paid" from an Update(Agreement) preview.
+        _status_update(uri + "/paid", agreement, poster, worker, poster, "Paid"),
     ]
 
 
