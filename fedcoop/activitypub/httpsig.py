@@ -17,11 +17,11 @@ from datetime import datetime
 
 from fedcoop.activitypub.httpsig_cavage import parse_cavage, sign_request, verify_cavage
 from fedcoop.activitypub.httpsig_common import (
+    FieldLines,
     HeaderInput,
     ParsedSignature,
     check_time_window,
     field_lines,
-    header_pairs,
 )
 from fedcoop.activitypub.httpsig_errors import SignatureError
 from fedcoop.activitypub.httpsig_rfc9421 import (
@@ -50,22 +50,24 @@ def parse_signature_headers(
     body: bytes | None,
     *,
     target_uri: str | None = None,
+    lines: FieldLines | None = None,
 ) -> ParsedSignature:
     """Parse whichever signature the request carries; RFC 9421 wins when both are present.
 
     `path_with_query` is the request target as received (draft-cavage signs it). `target_uri`
     is the absolute URI the sender addressed, rebuilt from fedcoop's configured public scheme
     and host (RFC 9421 signs it); without it, `https://` + Host + path is assumed, as Mastodon
-    does.
+    does. `lines` are the headers already normalised by `field_lines`, when the caller has
+    them (the inbox does): they are then used instead of `headers`.
     """
-    pairs = header_pairs(headers)
-    lines = field_lines(pairs)
+    if lines is None:
+        lines = field_lines(headers)
     if "signature-input" in lines:
         if target_uri is None:
             host = (lines.get("host") or [""])[0]
             target_uri = f"https://{host}{path_with_query}"
-        return parse_rfc9421(method, target_uri, pairs, body)
-    return parse_cavage(method, path_with_query, pairs, body)
+        return parse_rfc9421(method, target_uri, (), body, lines=lines)
+    return parse_cavage(method, path_with_query, (), body, lines=lines)
 
 
 def check_freshness(parsed: ParsedSignature, now: datetime) -> None:

@@ -8,6 +8,7 @@ never reaches more than 12 hours after `created`, and must not have passed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -90,7 +91,29 @@ def http_date(moment: datetime) -> str:
     return format_datetime(require_aware(moment).astimezone(UTC), usegmt=True)
 
 
+# IMF-fixdate (RFC 9110 section 5.6.7), what every server sends: parsed directly, as
+# `email.utils` takes three times as long for it; other forms still go through `email.utils`.
+_IMF_FIXDATE: Final = re.compile(
+    r"[A-Z][a-z]{2}, (\d\d) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT", re.ASCII
+)
+_MONTHS: Final = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
 def parse_http_date(value: str) -> datetime:
+    match = _IMF_FIXDATE.fullmatch(value)
+    if match is not None and match.group(2) in _MONTHS:
+        day, month, year, hour, minute, second = match.groups()
+        try:
+            return datetime(
+                int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC
+            )
+        except ValueError as exc:  # 31 Feb, hour 25, ...
+            raise SignatureError("malformed", f"unparsable Date {value!r}") from exc
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError) as exc:

@@ -115,13 +115,16 @@ def parse_rfc9421(
     body: bytes | None,
     *,
     label: str | None = None,
+    lines: FieldLines | None = None,
 ) -> ParsedSignature:
     """Read and check an RFC 9421 signature and build its base; the key is needed only later.
 
     `target_uri` is the absolute URI the sender addressed (`https://host/path?query`), rebuilt
     by the caller from the configured public scheme and host, never from proxy headers.
+    `lines`, when given, are `headers` already normalised by `field_lines`.
     """
-    lines = field_lines(headers)
+    if lines is None:
+        lines = field_lines(headers)
     if "signature-input" not in lines:
         raise SignatureError("unsigned", "no Signature-Input header")
     inputs = _dictionary(lines, "signature-input")

@@ -4,7 +4,8 @@ Why one writer: SQLite allows one writer at a time anyway, and a single thread t
 write connection can commit several queued writes in one transaction (group commit), so an
 inbox that must be durable before answering 202 pays one fsync for many requests. Each write
 runs inside its own SAVEPOINT, so one failing write rolls back alone and the others still
-commit. Reads run on a small thread pool, each thread with its own `query_only` connection;
+commit. Batched writes (`write_batched`, the inbox's) that arrive together are handed to their
+function as one list, so that it can store them all with one statement. Reads run on a small thread pool, each thread with its own `query_only` connection;
 WAL mode lets them proceed while the writer commits.
 """
 
@@ -17,7 +18,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,9 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+A = TypeVar("A")
 WriteFn = Callable[[sqlite3.Connection], Any]
+ManyFn = Callable[[sqlite3.Connection, list[Any]], Sequence[Any]]
 
 
 class SchemaTooNew(Exception):
@@ -39,9 +42,11 @@ class StorageBusy(Exception):
 
 @dataclass
 class _Job:
-    fn: WriteFn
+    fn: WriteFn | None
     loop: asyncio.AbstractEventLoop | None
     future: Any  # asyncio.Future, or concurrent.futures.Future for sync callers
+    many: ManyFn | None = None  # for a batched write: the function, and its argument
+    arg: Any = None
 
 
 _STOP = object()
@@ -136,11 +141,28 @@ class Database:
     # writes --------------------------------------------------------------------------------
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in a write transaction; returns once it is durably committed."""
+        return await self._submit(fn, None, None)
+
+    async def write_batched(
+        self, fn: Callable[[sqlite3.Connection, list[A]], Sequence[T]], arg: A
+    ) -> T:
+        """Write `arg` with `fn`; returns `fn`'s result for it once it is durably committed.
+
+        Batched writes with the same `fn` that the writer takes together are passed to `fn` as
+        one list, in one savepoint, and `fn` returns one result per argument, in order. This is
+        for hot paths that write many similar rows (the inbox): `fn` can store them with one
+        multi-row statement, so the writer thread goes through the GIL a few times per commit
+        instead of once or more per row. When `fn` fails for a group, each argument is tried
+        again alone, so only a bad one fails.
+        """
+        return await self._submit(None, fn, arg)
+
+    async def _submit(self, fn: WriteFn | None, many: ManyFn | None, arg: Any) -> Any:
         if self._writer is None:
             raise RuntimeError("database not started")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(fn, loop, future))
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put(_Job(fn, loop, future, many, arg))
         return await future
 
     def write_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -182,52 +204,88 @@ class Database:
                         stop_after = True
                         break
                     batch.append(item)
-                self._run_batch(conn, batch)
+                try:
+                    self._run_batch(conn, batch)
+                except Exception as exc:  # a bug here must not kill the only writer
+                    log.exception("write batch failed")
+                    with contextlib.suppress(sqlite3.Error):
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                    _resolve_all(
+                        [(job, False, StorageBusy(f"write failed: {exc}")) for job in batch]
+                    )
                 if stop_after:
                     return
         finally:
             conn.close()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             log.warning("write lock not obtained: %s", exc)
-            for job in batch:
-                _resolve(job, False, StorageBusy(str(exc)))
+            _resolve_all([(job, False, StorageBusy(str(exc))) for job in batch])
             return
-        for job in batch:
-            conn.execute("SAVEPOINT job")
-            try:
-                result = job.fn(conn)
-            except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                outcomes.append((False, exc))
-            else:
-                conn.execute("RELEASE job")
-                outcomes.append((True, result))
-            if not conn.in_transaction:
-                # A job destroyed the whole transaction (e.g. RAISE(ROLLBACK)): the earlier
-                # jobs of the batch are gone too, so they fail rather than report success.
-                break
+        outcomes: list[tuple[bool, Any]] = []
+        start = 0
+        while start < len(batch) and conn.in_transaction:
+            # A plain write runs alone; consecutive batched writes with one function, together.
+            many, end = batch[start].many, start + 1
+            while many is not None and end < len(batch) and batch[end].many is many:
+                end += 1
+            outcomes += self._run_jobs(conn, batch[start:end])
+            start = end
+        if not conn.in_transaction:
+            # A write destroyed the whole transaction (e.g. RAISE(ROLLBACK)): the writes before
+            # it are gone too, so they fail rather than report success.
+            aborted = "transaction aborted by another write"
+            _resolve_all(
+                [
+                    (job, False, outcomes[i][1])
+                    if i < len(outcomes) and not outcomes[i][0]
+                    else (job, False, StorageBusy(aborted))
+                    for i, job in enumerate(batch)
+                ]
+            )
+            return
         try:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+            conn.execute("COMMIT")
             self.commits += 1
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            for job in batch:
-                _resolve(job, False, StorageBusy(f"commit failed: {exc}"))
+            _resolve_all([(job, False, StorageBusy(f"commit failed: {exc}")) for job in batch])
             return
-        for i, job in enumerate(batch):
-            if i < len(outcomes):
-                _resolve(job, *outcomes[i])
+        _resolve_all([(job, *outcome) for job, outcome in zip(batch, outcomes, strict=True)])
+
+    def _run_jobs(self, conn: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[bool, Any]]:
+        """Run one plain write, or one group of batched writes, inside a savepoint."""
+        first = jobs[0]
+        conn.execute("SAVEPOINT job")
+        try:
+            if first.many is None:
+                assert first.fn is not None
+                results: Sequence[Any] = [first.fn(conn)]
             else:
-                _resolve(job, False, StorageBusy("transaction aborted by an earlier write"))
+                results = first.many(conn, [job.arg for job in jobs])
+                if len(results) != len(jobs):
+                    raise RuntimeError(f"{len(results)} results for {len(jobs)} batched writes")
+        except BaseException as exc:
+            if not conn.in_transaction:
+                return [(False, exc)]
+            conn.execute("ROLLBACK TO job")
+            conn.execute("RELEASE job")
+            if len(jobs) == 1:
+                return [(False, exc)]
+            alone: list[tuple[bool, Any]] = []
+            for job in jobs:  # find the bad one: every other write of the group still commits
+                if not conn.in_transaction:
+                    break
+                alone += self._run_jobs(conn, [job])
+            return alone
+        if conn.in_transaction:  # else the write ended the transaction itself: see _run_batch
+            conn.execute("RELEASE job")
+        return [(True, result) for result in results]
 
     # reads ---------------------------------------------------------------------------------
     def _reader_conn(self) -> sqlite3.Connection:
@@ -262,23 +320,35 @@ class Database:
             conn.close()
 
 
-def _resolve(job: _Job, ok: bool, value: Any) -> None:
-    if job.loop is None:
-        if ok:
-            job.future.set_result(value)
+def _resolve_all(results: list[tuple[_Job, bool, Any]]) -> None:
+    """Hand each job its outcome: one wake-up per event loop for the whole batch.
+
+    Every `call_soon_threadsafe` writes to the loop's self-pipe and costs the loop a wake-up;
+    settling a batch of 30 inbox writes in one callback keeps that cost per commit, not per
+    write.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, bool, Any]]] = {}
+    for job, ok, value in results:
+        if job.loop is None:
+            _settle(job, ok, value)
         else:
-            job.future.set_exception(value)
+            by_loop.setdefault(job.loop, []).append((job, ok, value))
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_each, settled)
+        except RuntimeError:  # loop closed: nobody is waiting any more
+            pass
+
+
+def _settle_each(results: list[tuple[_Job, bool, Any]]) -> None:
+    for job, ok, value in results:
+        _settle(job, ok, value)
+
+
+def _settle(job: _Job, ok: bool, value: Any) -> None:
+    if job.future.done():  # the caller went away (cancelled); the write still happened
         return
-
-    def settle() -> None:
-        if job.future.done():  # the caller went away (cancelled); the write still happened
-            return
-        if ok:
-            job.future.set_result(value)
-        else:
-            job.future.set_exception(value)
-
-    try:
-        job.loop.call_soon_threadsafe(settle)
-    except RuntimeError:  # loop closed: nobody is waiting any more
-        pass
+    if ok:
+        job.future.set_result(value)
+    else:
+        job.future.set_exception(value)

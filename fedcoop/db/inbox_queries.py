@@ -86,21 +86,36 @@ def _item(row: sqlite3.Row) -> StoredItem:
     return StoredItem(**dict(row))
 
 
+_INSERT_COLUMNS = (
+    "id, activity_uri, activity_type, object_type, actor_uri, signer_uri, auth, recipient, "
+    "body, state, next_attempt_at, received_at"
+)
+_ROW = "(" + ", ".join("?" * 13) + ")"
+
+
 def store_item(conn: sqlite3.Connection, item: NewInboxItem) -> tuple[StoreOutcome, str | None]:
     """Insert the item unless its activity was seen before or creates a deleted object.
 
     Returns the outcome and the new row id (None when nothing was stored).
     """
-    if item.activity_type == "Create" and item.object_uri and is_tombstoned(conn, item.object_uri):
-        return "tombstoned", None
+    return store_items(conn, [item])[0]
+
+
+def store_items(
+    conn: sqlite3.Connection, items: list[NewInboxItem]
+) -> list[tuple[StoreOutcome, str | None]]:
+    """`store_item` for several items at once, with one INSERT (the tombstone check in it) and
+    one query for what was inserted: the inbox's writes, batched (`Database.write_batched`).
+
+    Two items with the same activity id in one call: the first is stored, the second is a
+    duplicate, as if they had come one after the other.
+    """
     now = clock.now_iso()
-    item_id = ids.new_id()
-    cur = conn.execute(
-        f"""INSERT INTO {TABLE} (id, activity_uri, activity_type, object_type, actor_uri,
-               signer_uri, auth, recipient, body, state, next_attempt_at, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (activity_uri) DO NOTHING""",
-        (
+    new_ids = [ids.new_id() for _ in items]
+    params: list[Any] = []
+    for item_id, item in zip(new_ids, items, strict=True):
+        tombstone_uri = item.object_uri if item.activity_type == "Create" else None
+        params += (
             item_id,
             item.activity_uri,
             item.activity_type,
@@ -113,11 +128,38 @@ def store_item(conn: sqlite3.Connection, item: NewInboxItem) -> tuple[StoreOutco
             InboxItemStates.initial,
             now,
             now,
-        ),
+            tombstone_uri,
+        )
+    # VALUES rows come in order, so ON CONFLICT keeps the first of two equal activity ids.
+    conn.execute(
+        f"""INSERT INTO {TABLE} ({_INSERT_COLUMNS})
+           SELECT column1, column2, column3, column4, column5, column6, column7, column8,
+                  column9, column10, column11, column12
+           FROM (VALUES {", ".join([_ROW] * len(items))})
+           WHERE column13 IS NULL
+              OR NOT EXISTS (SELECT 1 FROM tombstones WHERE uri = column13)
+           ON CONFLICT (activity_uri) DO NOTHING""",
+        params,
     )
-    if cur.rowcount == 0:
-        return "duplicate", None
-    return "stored", item_id
+    # One row back (not one per item): group_concat of the ids that made it in.
+    placeholders = ", ".join("?" * len(new_ids))
+    (inserted,) = conn.execute(
+        f"SELECT group_concat(id, ' ') FROM {TABLE} WHERE id IN ({placeholders})", new_ids
+    ).fetchone()
+    stored = set((inserted or "").split())
+    outcomes: list[tuple[StoreOutcome, str | None]] = []
+    for item_id, item in zip(new_ids, items, strict=True):
+        if item_id in stored:
+            outcomes.append(("stored", item_id))
+        elif (
+            item.activity_type == "Create"
+            and item.object_uri
+            and is_tombstoned(conn, item.object_uri)
+        ):
+            outcomes.append(("tombstoned", None))
+        else:
+            outcomes.append(("duplicate", None))
+    return outcomes
 
 
 def claim_received(

@@ -30,7 +30,7 @@ from fedcoop.activitypub.documents import DocumentError, check_document, first_i
 from fedcoop.activitypub.hosts import HostError, normalise_host
 from fedcoop.activitypub.httpsig_common import HeaderInput, field_lines
 from fedcoop.db.database import StorageBusy
-from fedcoop.db.inbox_queries import NewInboxItem, store_item
+from fedcoop.db.inbox_queries import NewInboxItem, store_items
 from fedcoop.federation.context import FederationContext
 from fedcoop.federation.fetcher import FetchBudget
 from fedcoop.federation.http_client import FetchError
@@ -83,7 +83,7 @@ async def receive(
     request = Request(method, path, headers, field_lines(headers), body)
     try:
         item = await _admit(ctx, keys, request, recipient, now or clock.now())
-        outcome, item_id = await ctx.db.write(lambda conn: store_item(conn, item))
+        outcome, item_id = await ctx.db.write_batched(store_items, item)
     except IntakeRefused as exc:
         log.info("inbox: %d %s %s", exc.status, exc.reason, exc.detail)
         return IntakeResult(exc.status, exc.reason)

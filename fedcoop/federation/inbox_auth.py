@@ -101,7 +101,12 @@ def _parse(ctx: FederationContext, request: Request, now: datetime) -> ParsedSig
     target_uri = ctx.uris.base + request.path
     try:
         parsed = parse_signature_headers(
-            request.method, request.path, request.headers, request.body, target_uri=target_uri
+            request.method,
+            request.path,
+            (),
+            request.body,
+            target_uri=target_uri,
+            lines=request.lines,
         )
         check_freshness(parsed, now)
     except SignatureError as exc:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from fedcoop.accounts.accounts import authenticate
 from fedcoop.web.headers import allow_any_form_target
 from fedcoop.web.sessions import current_account, profile_path, sign_in, sign_out
 from fedcoop.web.state import DB, SETTINGS, THROTTLE
+from fedcoop.web.templating import render_page
 from fedcoop.web.throttle import signin_keys
 
 routes = web.RouteTableDef()
@@ -56,7 +56,7 @@ def _render_form(
     if next_path is not None and next_path.startswith("/oauth/authorize"):
         # Signing in there continues to the client's redirect_uri, off this site.
         allow_any_form_target(request)
-    response = aiohttp_jinja2.render_template(
+    response = render_page(
         "auth/sign_in.html",
         request,
         {"next": next_path, "username": username, "error": error},

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from fedcoop import ids
@@ -29,6 +28,7 @@ from fedcoop.gigs.governance import coop_rates
 from fedcoop.gigs.membership import Membership
 from fedcoop.web.sessions import current_account, require_account
 from fedcoop.web.state import DB, FEDERATION, URIS
+from fedcoop.web.templating import render_page
 
 routes = web.RouteTableDef()
 PREFIX = "/coops/{name}"
@@ -75,7 +75,7 @@ def render(
     base: dict[str, Any] = {"view": view, "domain": request.app[URIS].domain}
     if view is not None:
         base["coop"] = view.coop
-    return aiohttp_jinja2.render_template(template, request, {**base, **context})
+    return render_page(template, request, {**base, **context})
 
 
 def percent(share: Decimal) -> str:

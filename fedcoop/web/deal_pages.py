@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from fedcoop.social.paging import Page
@@ -22,6 +21,7 @@ from fedcoop.web.gig_common import market, path_id, template_helpers
 from fedcoop.web.gig_forms import form_fields, text
 from fedcoop.web.responses import activity_json, request_wants_as2
 from fedcoop.web.sessions import current_account, require_account
+from fedcoop.web.templating import render_page
 
 routes = web.RouteTableDef()
 
@@ -31,9 +31,7 @@ PAGE_SIZE = 20
 def _render(
     request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> web.StreamResponse:
-    return aiohttp_jinja2.render_template(
-        template, request, {**template_helpers(), **context}, status=status
-    )
+    return render_page(template, request, {**template_helpers(), **context}, status=status)
 
 
 def _max_id(request: web.Request) -> str | None:

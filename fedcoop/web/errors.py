@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from fedcoop.errors import AppError, ServiceUnavailable, TooManyRequests
 from fedcoop.web.responses import is_api_path, plain_json, request_wants_as2
+from fedcoop.web.templating import render_page
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def error_response(
             body["field"] = field
         return plain_json(body, status=status, headers=headers)
     try:
-        response = aiohttp_jinja2.render_template(
+        response = render_page(
             "error.html",
             request,
             {"status": status, "title": _REASONS.get(status, "Error"), "message": message},
@@ -63,24 +62,6 @@ def error_response(
     if headers:
         response.headers.update(headers)
     return response
-
-
-async def _ensure_template_context(request: web.Request) -> None:
-    """Run the template context processors if they have not run yet.
-
-    aiohttp_jinja2 runs them in a middleware it appends innermost, so an error raised by an
-    outer middleware (a CSRF refusal, a failed session lookup) arrives here before they did,
-    and the page would lack `instance_name` or `current_account`.
-    """
-    if aiohttp_jinja2.REQUEST_CONTEXT_KEY in request:
-        return
-    context: dict[str, Any] = {}
-    try:
-        for processor in request.config_dict.get(aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY, ()):
-            context.update(await processor(request))
-    except Exception:  # the page falls back to plain text; the original error still shows
-        log.exception("template context failed for an error page")
-    request[aiohttp_jinja2.REQUEST_CONTEXT_KEY] = context
 
 
 @web.middleware
@@ -108,5 +89,4 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # The traceback goes to the log only: exception text can hold paths, SQL or data.
         log.exception("unhandled error on %s %s", request.method, request.path)
         status, message = 500, "Something went wrong on our side."
-    await _ensure_template_context(request)
     return error_response(request, status, message, headers or None, field=field)

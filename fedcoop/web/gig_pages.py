@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from fedcoop.accounts.accounts import Account
@@ -29,6 +28,7 @@ from fedcoop.web.gig_forms import (
 from fedcoop.web.responses import activity_json, request_wants_as2
 from fedcoop.web.sessions import current_account, require_account
 from fedcoop.web.state import URIS
+from fedcoop.web.templating import render_page
 
 routes = web.RouteTableDef()
 
@@ -58,9 +58,7 @@ NEW_GIG_DEFAULTS: dict[str, Any] = {
 def _render(
     request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> web.StreamResponse:
-    response = aiohttp_jinja2.render_template(
-        template, request, {**template_helpers(), **context}, status=status
-    )
+    response = render_page(template, request, {**template_helpers(), **context}, status=status)
     response.headers["Vary"] = "Accept"
     return response
 

@@ -8,12 +8,13 @@ authenticated by signatures, never by cookies.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
 from aiohttp import web
 
 from fedcoop.accounts.actors import get_local_actor
-from fedcoop.errors import AppError, NotFound, PayloadTooLarge, ServiceUnavailable
+from fedcoop.errors import AppError, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable
 from fedcoop.federation.inbox import IntakeResult, receive
 from fedcoop.federation.inbox_worker import WORKER_NAME as INBOX_WORKER
 from fedcoop.uris import GROUP_PREFIX, INSTANCE_ACTOR_PATH, PERSON_PREFIX
@@ -28,11 +29,18 @@ async def read_capped(request: web.Request, limit: int) -> bytes:
     """The whole body, refusing (413) as soon as it is known to be over `limit` bytes.
 
     aiohttp's `client_max_size` only guards `request.read()`; reading the stream ourselves
-    keeps the cap (and when to stop reading) in our hands.
+    keeps the cap (and when to stop reading) in our hands. A plain body of declared length
+    (what every server sends) is read in one step; a chunked or compressed one (aiohttp
+    inflates it, so its size is only known while reading) chunk by chunk, counting.
     """
     declared = request.content_length
     if declared is not None and declared > limit:
         raise PayloadTooLarge(f"Refused: too_large (at most {limit} bytes).")
+    if declared is not None and "Content-Encoding" not in request.headers:
+        try:
+            return await request.content.readexactly(declared)
+        except asyncio.IncompleteReadError:
+            raise BadRequest("The request body ended before its Content-Length.") from None
     buffer = bytearray()
     async for chunk in request.content.iter_chunked(_CHUNK):
         buffer += chunk

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from fedcoop import ids
@@ -22,6 +21,7 @@ from fedcoop.social import notes
 from fedcoop.web.authorized_fetch import SIGNER
 from fedcoop.web.responses import activity_json, request_wants_as2
 from fedcoop.web.state import DB, URIS
+from fedcoop.web.templating import render_page
 
 routes = web.RouteTableDef()
 
@@ -81,7 +81,7 @@ async def note(request: web.Request) -> web.StreamResponse:
             context=True,
         )
         return activity_json(doc)
-    response = aiohttp_jinja2.render_template(
+    response = render_page(
         "notes/note.html",
         request,
         {

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
-import aiohttp_jinja2
 from aiohttp import BasicAuth, web
 
 from fedcoop import clock
@@ -24,6 +23,7 @@ from fedcoop.web.bearer import require_scopes
 from fedcoop.web.bodies import read_body
 from fedcoop.web.responses import plain_json
 from fedcoop.web.state import DB, SETTINGS, THROTTLE, URIS
+from fedcoop.web.templating import render_page
 from fedcoop.web.throttle import signin_keys
 
 routes = web.RouteTableDef()
@@ -185,9 +185,7 @@ def _render_authorize(
         "error": error,
         "action": request.path,
     }
-    response = aiohttp_jinja2.render_template(
-        "oauth/authorize.html", request, context, status=status
-    )
+    response = render_page("oauth/authorize.html", request, context, status=status)
     response.headers.update(_PAGE_HEADERS)
     return response
 
@@ -251,9 +249,7 @@ async def authorize_decision(request: web.Request) -> web.StreamResponse:
 
 
 def _render_oob(request: web.Request, auth: AuthorizationRequest, code: str | None) -> web.Response:
-    response = aiohttp_jinja2.render_template(
-        "oauth/oob.html", request, {"app": auth.app, "code": code}
-    )
+    response = render_page("oauth/oob.html", request, {"app": auth.app, "code": code})
     response.headers.update(_PAGE_HEADERS)
     return response
 

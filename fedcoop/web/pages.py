@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from fedcoop.accounts import coops
@@ -15,6 +14,7 @@ from fedcoop.federation import review_views
 from fedcoop.federation.affiliations import shown_memberships
 from fedcoop.web import coop_pages
 from fedcoop.web.state import DB, FEDERATION, SETTINGS, URIS
+from fedcoop.web.templating import render_page
 
 routes = web.RouteTableDef()
 
@@ -31,7 +31,7 @@ def web_link(actor: Actor) -> str | None:
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
     all_coops = await request.app[DB].read(coops.list_coops)
-    return aiohttp_jinja2.render_template(
+    return render_page(
         "home.html", request, {"coops": all_coops, "settings": request.app[SETTINGS]}
     )
 
@@ -62,6 +62,6 @@ async def render_profile(
         context["memberships"] = await shown_memberships(request.app[FEDERATION], actor)
     context["handle"] = f"@{actor.username}@{request.app[URIS].domain}"
     context["web_link"] = web_link
-    response = aiohttp_jinja2.render_template("profile.html", request, context)
+    response = render_page("profile.html", request, context)
     response.headers["Vary"] = "Accept"
     return response

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from fedcoop import ids
@@ -24,6 +23,7 @@ from fedcoop.web.responses import activity_json, request_wants_as2
 from fedcoop.web.review_forms import reply_text, report_reason, review_draft
 from fedcoop.web.sessions import current_account, require_account
 from fedcoop.web.state import DB, URIS
+from fedcoop.web.templating import render_page
 
 routes = web.RouteTableDef()
 
@@ -63,7 +63,7 @@ async def review(request: web.Request) -> web.StreamResponse:
     view = await request.app[DB].read(lambda c: review_views.published_review(c, review_id))
     account = current_account(request)
     viewer = account.actor_id if account else None
-    response = aiohttp_jinja2.render_template(
+    response = render_page(
         "reviews/review.html",
         request,
         {
@@ -91,7 +91,7 @@ async def review_form(request: web.Request) -> web.StreamResponse:
     form = await request.app[DB].read(
         lambda c: review_views.review_form(c, agreement_id, account.actor_id)
     )
-    return aiohttp_jinja2.render_template("reviews/form.html", request, {"form": form})
+    return render_page("reviews/form.html", request, {"form": form})
 
 
 @routes.post("/agreements/{id}/review")

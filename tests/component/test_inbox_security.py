@@ -6,6 +6,8 @@ to the fake remote (none, for everything that must be refused before any network
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import json
 from datetime import timedelta
 from typing import Any
@@ -383,6 +385,41 @@ async def test_chunked_body_over_the_limit_is_413(
     assert resp.status == 413
     assert await rows(inbox) == 0
     assert remote.hits == 0
+
+
+async def test_compressed_body_inflating_over_the_limit_is_413(
+    inbox: Any, settings: Settings, remote: FakeRemote, bob: RemoteActor
+) -> None:
+    # given a 2 MiB body that gzip shrinks to a few KiB: its Content-Length is small, the
+    # cap applies to what aiohttp inflates
+    note = bob.note("z" * (2 * 1024 * 1024))
+    body, headers = bob.sign_post(bob.create(note), settings.base_url + "/inbox")
+    packed = gzip.compress(body)
+    assert len(packed) < 64 * 1024
+    resp = await inbox.post("/inbox", data=packed, headers=headers | {"Content-Encoding": "gzip"})
+    assert resp.status == 413
+    assert await rows(inbox) == 0
+    assert remote.hits == 0
+
+
+async def test_body_shorter_than_its_content_length_is_refused(
+    inbox: Any, settings: Settings, bob: RemoteActor
+) -> None:
+    body, headers = bob.sign_post(bob.create(), settings.base_url + "/inbox")
+    host, port = inbox.server.host, inbox.server.port
+    reader, writer = await asyncio.open_connection(host, port)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(
+        f"POST /inbox HTTP/1.1\r\n{head}Content-Length: {len(body) + 10}\r\n"
+        "Connection: close\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    writer.write_eof()  # the client stops sending 10 bytes early
+    answer = await reader.read()  # aiohttp drops the request (or answers 400)
+    writer.close()
+    assert not answer.startswith(b"HTTP/1.1 2")
+    assert await rows(inbox) == 0
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
 from fedcoop.db import Database, SchemaTooNew
+from fedcoop.db.database import StorageBusy
 from fedcoop.db.migrations import apply_migrations, current_version, latest_version
 
 
@@ -88,3 +90,57 @@ def test_migrations_record_version_and_refuse_newer(tmp_path: Path) -> None:
     database.write_sync(lambda c: c.execute(f"PRAGMA user_version = {latest_version() + 1}"))
     with pytest.raises(SchemaTooNew):
         database.write_sync(apply_migrations)
+
+
+def _insert_many(c: sqlite3.Connection, values: list[str]) -> list[int]:
+    if "bad" in values and len(values) > 1:
+        # one statement for the group: it fails as a whole, then each value is retried alone
+        c.execute("INSERT INTO t (v) VALUES " + ", ".join("(?)" for _ in values), values)
+    for value in values:
+        if value == "bad":
+            c.execute("INSERT INTO t (v) VALUES ('half-written')")
+            raise ValueError("refused")
+    if len(values) > 1:
+        c.execute("INSERT INTO t (v) VALUES " + ", ".join("(?)" for _ in values), values)
+    else:
+        c.execute("INSERT INTO t (v) VALUES (?)", values)
+    return [len(values)] * len(values)
+
+
+async def test_batched_writes_are_handed_over_together(db: Database) -> None:
+    sizes = await asyncio.gather(*(db.write_batched(_insert_many, str(i)) for i in range(40)))
+    assert max(sizes) > 1  # at least some arrived in one call
+    values = await db.read(lambda c: sorted(int(r[0]) for r in c.execute("SELECT v FROM t")))
+    assert values == list(range(40))
+
+
+async def test_a_bad_batched_write_fails_alone(db: Database) -> None:
+    args = ["a", "b", "bad", "c", "d"]
+    results = await asyncio.gather(
+        *(db.write_batched(_insert_many, arg) for arg in args), return_exceptions=True
+    )
+    assert isinstance(results[2], ValueError)
+    assert all(isinstance(r, int) for i, r in enumerate(results) if i != 2)
+    values = await db.read(lambda c: sorted(r[0] for r in c.execute("SELECT v FROM t")))
+    assert values == ["a", "b", "c", "d"]
+
+
+async def test_a_write_that_ends_the_transaction_fails_the_whole_batch(db: Database) -> None:
+    # given the writer held busy, so that the next three writes are committed together
+    busy, release = threading.Event(), threading.Event()
+    held = asyncio.ensure_future(db.write(lambda c: busy.set() or release.wait(5)))
+    await asyncio.to_thread(busy.wait, 5)
+    writes = [
+        asyncio.ensure_future(db.write(lambda c: c.execute("INSERT INTO t (v) VALUES ('one')"))),
+        asyncio.ensure_future(db.write(lambda c: c.execute("ROLLBACK"))),  # ends it all
+        asyncio.ensure_future(db.write(lambda c: c.execute("INSERT INTO t (v) VALUES ('two')"))),
+    ]
+    await asyncio.sleep(0)  # the three are queued
+    release.set()
+    await held
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    # then none reports success: the first write was undone with the transaction
+    assert all(isinstance(r, BaseException) for r in results), results
+    assert isinstance(results[0], StorageBusy)
+    count = await db.read(lambda c: c.execute("SELECT count(*) FROM t").fetchone()[0])
+    assert count == 0
