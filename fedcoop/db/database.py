@@ -5,7 +5,9 @@ write connection can commit several queued writes in one transaction (group comm
 inbox that must be durable before answering 202 pays one fsync for many requests. Each write
 runs inside its own SAVEPOINT, so one failing write rolls back alone and the others still
 commit. Batched writes (`write_batched`, the inbox's) that arrive together are handed to their
-function as one list, so that it can store them all with one statement. Reads run on a small thread pool, each thread with its own `query_only` connection;
+function as one list, so that it can store them all with one statement; a batch of nothing
+else is that one statement in autocommit mode. Statements are what the writer counts: each
+one releases the GIL while SQLite works and must win it back from the event loop after. Reads run on a small thread pool, each thread with its own `query_only` connection;
 WAL mode lets them proceed while the writer commits.
 """
 
@@ -149,11 +151,11 @@ class Database:
         """Write `arg` with `fn`; returns `fn`'s result for it once it is durably committed.
 
         Batched writes with the same `fn` that the writer takes together are passed to `fn` as
-        one list, in one savepoint, and `fn` returns one result per argument, in order. This is
-        for hot paths that write many similar rows (the inbox): `fn` can store them with one
-        multi-row statement, so the writer thread goes through the GIL a few times per commit
-        instead of once or more per row. When `fn` fails for a group, each argument is tried
-        again alone, so only a bad one fails.
+        one list, and `fn` returns one result per argument, in order. This is for hot paths
+        that write many similar rows (the inbox): `fn` stores them all with one statement.
+        `fn` must change the database with that single statement only (it may read around it),
+        so that a failure leaves nothing half-written without a savepoint; when it fails for
+        a group, each argument is tried again alone, so only a bad one fails.
         """
         return await self._submit(None, fn, arg)
 
@@ -220,6 +222,10 @@ class Database:
             conn.close()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        many = batch[0].many
+        if many is not None and all(job.many is many for job in batch):
+            self._run_lone_group(conn, many, batch)
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -258,33 +264,63 @@ class Database:
             return
         _resolve_all([(job, *outcome) for job, outcome in zip(batch, outcomes, strict=True)])
 
+    def _run_lone_group(self, conn: sqlite3.Connection, many: ManyFn, batch: list[_Job]) -> None:
+        """A batch that is one group of batched writes (the inbox under load): its one
+        statement runs in autocommit mode, so it commits by itself, sparing the writer the
+        BEGIN and COMMIT statements and their two trips through the GIL."""
+        outcomes = self._run_group(conn, many, batch, autocommit=True)
+        self.commits += 1
+        _resolve_all([(job, *outcome) for job, outcome in zip(batch, outcomes, strict=True)])
+
     def _run_jobs(self, conn: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[bool, Any]]:
-        """Run one plain write, or one group of batched writes, inside a savepoint."""
+        """Run one plain write inside a savepoint, or one group of batched writes.
+
+        A batched write's function changes the database with a single statement, which SQLite
+        undoes by itself when it fails, so the group needs no savepoint: every statement the
+        writer runs costs it a trip through the GIL, and under load that trip is the larger
+        part of a commit's latency.
+        """
         first = jobs[0]
+        if first.many is not None:
+            return self._run_group(conn, first.many, jobs)
+        assert first.fn is not None
         conn.execute("SAVEPOINT job")
         try:
-            if first.many is None:
-                assert first.fn is not None
-                results: Sequence[Any] = [first.fn(conn)]
-            else:
-                results = first.many(conn, [job.arg for job in jobs])
-                if len(results) != len(jobs):
-                    raise RuntimeError(f"{len(results)} results for {len(jobs)} batched writes")
+            result = first.fn(conn)
         except BaseException as exc:
-            if not conn.in_transaction:
-                return [(False, exc)]
-            conn.execute("ROLLBACK TO job")
-            conn.execute("RELEASE job")
-            if len(jobs) == 1:
-                return [(False, exc)]
-            alone: list[tuple[bool, Any]] = []
-            for job in jobs:  # find the bad one: every other write of the group still commits
-                if not conn.in_transaction:
-                    break
-                alone += self._run_jobs(conn, [job])
-            return alone
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+            return [(False, exc)]
         if conn.in_transaction:  # else the write ended the transaction itself: see _run_batch
             conn.execute("RELEASE job")
+        return [(True, result)]
+
+    def _run_group(
+        self, conn: sqlite3.Connection, many: ManyFn, jobs: list[_Job], *, autocommit: bool = False
+    ) -> list[tuple[bool, Any]]:
+        """Run `many` over the group's arguments; if it fails, each one alone.
+
+        In a transaction, a failure that ended the transaction leaves nothing to retry. In
+        autocommit mode, each statement is its own transaction: a lock that cannot be had
+        fails every write of the group as busy (nothing was written).
+        """
+        try:
+            results = many(conn, [job.arg for job in jobs])
+            if len(results) != len(jobs):
+                raise RuntimeError(f"{len(results)} results for {len(jobs)} batched writes")
+        except BaseException as exc:
+            if autocommit and _is_lock_error(exc):
+                return [(False, StorageBusy(str(exc))) for _ in jobs]
+            if len(jobs) == 1 or not (autocommit or conn.in_transaction):
+                return [(False, exc)] * len(jobs)
+            alone: list[tuple[bool, Any]] = []
+            for job in jobs:  # find the bad one: every other write of the group still commits
+                if not (autocommit or conn.in_transaction):
+                    alone.append((False, StorageBusy("transaction aborted by another write")))
+                    continue
+                alone += self._run_group(conn, many, [job], autocommit=autocommit)
+            return alone
         return [(True, result) for result in results]
 
     # reads ---------------------------------------------------------------------------------
@@ -318,6 +354,15 @@ class Database:
             return fn(conn)
         finally:
             conn.close()
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and code is not None
+        and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    )
 
 
 def _resolve_all(results: list[tuple[_Job, bool, Any]]) -> None:

@@ -104,8 +104,9 @@ def store_item(conn: sqlite3.Connection, item: NewInboxItem) -> tuple[StoreOutco
 def store_items(
     conn: sqlite3.Connection, items: list[NewInboxItem]
 ) -> list[tuple[StoreOutcome, str | None]]:
-    """`store_item` for several items at once, with one INSERT (the tombstone check in it) and
-    one query for what was inserted: the inbox's writes, batched (`Database.write_batched`).
+    """`store_item` for several items at once, with one INSERT (the tombstone check in it), and
+    a query for which were inserted only when some were not: the inbox's writes, batched
+    (`Database.write_batched`). The INSERT is the only change it makes.
 
     Two items with the same activity id in one call: the first is stored, the second is a
     duplicate, as if they had come one after the other.
@@ -131,6 +132,7 @@ def store_items(
             tombstone_uri,
         )
     # VALUES rows come in order, so ON CONFLICT keeps the first of two equal activity ids.
+    before = conn.total_changes
     conn.execute(
         f"""INSERT INTO {TABLE} ({_INSERT_COLUMNS})
            SELECT column1, column2, column3, column4, column5, column6, column7, column8,
@@ -141,12 +143,15 @@ def store_items(
            ON CONFLICT (activity_uri) DO NOTHING""",
         params,
     )
-    # One row back (not one per item): group_concat of the ids that made it in.
-    placeholders = ", ".join("?" * len(new_ids))
-    (inserted,) = conn.execute(
-        f"SELECT group_concat(id, ' ') FROM {TABLE} WHERE id IN ({placeholders})", new_ids
-    ).fetchone()
-    stored = set((inserted or "").split())
+    if conn.total_changes - before == len(items):
+        stored = set(new_ids)  # the usual case: every one is new, no need to look
+    else:
+        # One row back (not one per item): the ids that made it in.
+        placeholders = ", ".join("?" * len(new_ids))
+        (inserted,) = conn.execute(
+            f"SELECT group_concat(id, ' ') FROM {TABLE} WHERE id IN ({placeholders})", new_ids
+        ).fetchone()
+        stored = set((inserted or "").split())
     outcomes: list[tuple[StoreOutcome, str | None]] = []
     for item_id, item in zip(new_ids, items, strict=True):
         if item_id in stored:

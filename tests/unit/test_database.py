@@ -93,35 +93,31 @@ def test_migrations_record_version_and_refuse_newer(tmp_path: Path) -> None:
 
 
 def _insert_many(c: sqlite3.Connection, values: list[str]) -> list[int]:
-    if "bad" in values and len(values) > 1:
-        # one statement for the group: it fails as a whole, then each value is retried alone
-        c.execute("INSERT INTO t (v) VALUES " + ", ".join("(?)" for _ in values), values)
-    for value in values:
-        if value == "bad":
-            c.execute("INSERT INTO t (v) VALUES ('half-written')")
-            raise ValueError("refused")
-    if len(values) > 1:
-        c.execute("INSERT INTO t (v) VALUES " + ", ".join("(?)" for _ in values), values)
-    else:
-        c.execute("INSERT INTO t (v) VALUES (?)", values)
+    # one statement for the whole group, as `write_batched` requires
+    c.execute("INSERT INTO b (v) VALUES " + ", ".join("(?)" for _ in values), values)
     return [len(values)] * len(values)
 
 
+_CHECKED_TABLE = "CREATE TABLE b (v TEXT NOT NULL CHECK (v != 'bad'))"
+
+
 async def test_batched_writes_are_handed_over_together(db: Database) -> None:
+    await db.write(lambda c: c.execute(_CHECKED_TABLE))
     sizes = await asyncio.gather(*(db.write_batched(_insert_many, str(i)) for i in range(40)))
     assert max(sizes) > 1  # at least some arrived in one call
-    values = await db.read(lambda c: sorted(int(r[0]) for r in c.execute("SELECT v FROM t")))
+    values = await db.read(lambda c: sorted(int(r[0]) for r in c.execute("SELECT v FROM b")))
     assert values == list(range(40))
 
 
 async def test_a_bad_batched_write_fails_alone(db: Database) -> None:
+    await db.write(lambda c: c.execute(_CHECKED_TABLE))
     args = ["a", "b", "bad", "c", "d"]
     results = await asyncio.gather(
         *(db.write_batched(_insert_many, arg) for arg in args), return_exceptions=True
     )
-    assert isinstance(results[2], ValueError)
+    assert isinstance(results[2], sqlite3.IntegrityError)
     assert all(isinstance(r, int) for i, r in enumerate(results) if i != 2)
-    values = await db.read(lambda c: sorted(r[0] for r in c.execute("SELECT v FROM t")))
+    values = await db.read(lambda c: sorted(r[0] for r in c.execute("SELECT v FROM b")))
     assert values == ["a", "b", "c", "d"]
 
 
