@@ -99,7 +99,9 @@ class Database:
         self.synchronous = synchronous
         self.max_batch = max_batch
         self._read_pool_size = read_pool_size
+        # Jobs, lists of jobs (an event loop's, handed over together) or _STOP.
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         self._writer: threading.Thread | None = None
         self._readers: ThreadPoolExecutor | None = None
         self._local = threading.local()
@@ -164,8 +166,17 @@ class Database:
             raise RuntimeError("database not started")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put(_Job(fn, loop, future, many, arg))
+        pending = self._pending.get(loop)
+        if pending is None:
+            # Handed over once this turn of the loop is done: waking the writer thread costs
+            # the loop a GIL hand-off, so the writes of one turn share one.
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append(_Job(fn, loop, future, many, arg))
         return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._queue.put(self._pending.pop(loop))
 
     def write_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Blocking write for command-line tools and worker threads."""
@@ -195,7 +206,7 @@ class Database:
                 first = self._queue.get()
                 if first is _STOP:
                     return
-                batch: list[_Job] = [first]
+                batch: list[_Job] = first if isinstance(first, list) else [first]
                 stop_after = False
                 while len(batch) < self.max_batch:
                     try:
@@ -205,7 +216,10 @@ class Database:
                     if item is _STOP:
                         stop_after = True
                         break
-                    batch.append(item)
+                    if isinstance(item, list):
+                        batch += item
+                    else:
+                        batch.append(item)
                 try:
                     self._run_batch(conn, batch)
                 except Exception as exc:  # a bug here must not kill the only writer
