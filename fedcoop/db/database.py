@@ -28,6 +28,10 @@ from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
+# Most arguments a batched write's function gets at once: a multi-row statement of 64 rows
+# of up to 15 values stays under SQLite's smallest limit on bound values (999).
+MAX_GROUP = 64
+
 T = TypeVar("T")
 A = TypeVar("A")
 WriteFn = Callable[[sqlite3.Connection], Any]
@@ -153,11 +157,12 @@ class Database:
         """Write `arg` with `fn`; returns `fn`'s result for it once it is durably committed.
 
         Batched writes with the same `fn` that the writer takes together are passed to `fn` as
-        one list, and `fn` returns one result per argument, in order. This is for hot paths
-        that write many similar rows (the inbox): `fn` stores them all with one statement.
-        `fn` must change the database with that single statement only (it may read around it),
-        so that a failure leaves nothing half-written without a savepoint; when it fails for
-        a group, each argument is tried again alone, so only a bad one fails.
+        one list (of at most `MAX_GROUP`), and `fn` returns one result per argument, in order.
+        This is for hot paths that write many similar rows (the inbox): `fn` stores them all
+        with one statement. `fn` must change the database with that single statement only (it
+        may read around it), so that a failure leaves nothing half-written without a
+        savepoint; when it fails for a group, each argument is tried again alone, so only a bad
+        one fails.
         """
         return await self._submit(None, fn, arg)
 
@@ -319,6 +324,14 @@ class Database:
         autocommit mode, each statement is its own transaction: a lock that cannot be had
         fails every write of the group as busy (nothing was written).
         """
+        if len(jobs) > MAX_GROUP:
+            return [
+                outcome
+                for start in range(0, len(jobs), MAX_GROUP)
+                for outcome in self._run_group(
+                    conn, many, jobs[start : start + MAX_GROUP], autocommit=autocommit
+                )
+            ]
         try:
             results = many(conn, [job.arg for job in jobs])
             if len(results) != len(jobs):

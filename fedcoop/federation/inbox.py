@@ -8,7 +8,8 @@
    work;
 3. the signer (`inbox_auth`): an HTTP signature or an FEP-8b32 proof by the activity's actor,
    else 401 and nothing stored;
-4. one write inserting the item with who signed it and how; a duplicate activity id, or a
+4. one batched write inserting the item with who signed it and how (with the other items
+   arriving at the same time, in one statement); a duplicate activity id, or a
    Create of a tombstoned object, is answered 202 and stores nothing. A busy database: 503.
 
 Only then is 202 sent, so an accepted activity survives a crash. Every outcome carries a short

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fedcoop.db import Database, SchemaTooNew
-from fedcoop.db.database import StorageBusy
+from fedcoop.db.database import MAX_GROUP, StorageBusy
 from fedcoop.db.migrations import apply_migrations, current_version, latest_version
 
 
@@ -140,3 +140,12 @@ async def test_a_write_that_ends_the_transaction_fails_the_whole_batch(db: Datab
     assert isinstance(results[0], StorageBusy)
     count = await db.read(lambda c: c.execute("SELECT count(*) FROM t").fetchone()[0])
     assert count == 0
+
+
+async def test_a_large_group_is_split_for_sqlites_bound_value_limit(db: Database) -> None:
+    # given more batched writes at once than one call may take
+    await db.write(lambda c: c.execute(_CHECKED_TABLE))
+    sizes = await asyncio.gather(*(db.write_batched(_insert_many, str(i)) for i in range(300)))
+    assert max(sizes) <= MAX_GROUP
+    count = await db.read(lambda c: c.execute("SELECT count(*) FROM b").fetchone()[0])
+    assert count == 300
