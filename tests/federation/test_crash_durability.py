@@ -1,5 +1,8 @@
 """An acknowledged write survives a crash: SIGKILL `fedcoop serve` under load, restart, count.
 
+Two kinds of writes are held to it: plain writes (app registrations, below) and the inbox's
+batched writes (signed activities answered 202, at the end).
+
 fedcoop answers a write only after the writer thread has committed it (DESIGN.md: storage and
 concurrency). This test holds it to that with the real process: many concurrent OAuth app
 registrations (`POST /api/v1/apps`, open to anyone, one row each) run against `fedcoop serve`,
@@ -10,6 +13,7 @@ that got its `client_id` back must be in the database, which `fedcoop check` mus
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -17,7 +21,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fedcoop import clock, ids
+from fedcoop.activitypub.hosts import host_of
+from fedcoop.activitypub.httpsig_cavage import sign_request
+from fedcoop.activitypub.keys import generate_rsa_private_key, public_key_to_pem
+from fedcoop.db import Database
+from fedcoop.social.remote_actors import RemoteActorRecord, upsert_remote_actor
 from tests.support.processes import (
     FedcoopProcess,
     free_port,
@@ -141,3 +152,140 @@ async def test_every_acknowledged_write_survives_sigkill(tmp_path: Path) -> None
     # (a write may be committed with its answer cut off; nothing appears that was never sent)
     assert set(stored) <= load.attempted | {"after-restart"}
     assert "after-restart" in stored
+
+
+# the inbox: batched intake writes --------------------------------------------------------------
+INBOX_ACTORS = 5
+
+
+@dataclass(frozen=True)
+class Sender:
+    uri: str
+    key_id: str
+    key: rsa.RSAPrivateKey
+
+
+def seed_senders(data_dir: Path) -> list[Sender]:
+    """Remote actors whose keys the instance already holds (as after a first contact)."""
+    senders = []
+    for i in range(INBOX_ACTORS):
+        uri = f"https://remote{i}.example/users/sender{i}"
+        senders.append(Sender(uri, uri + "#main-key", generate_rsa_private_key()))
+    db = Database(data_dir / "fedcoop.sqlite3")
+
+    def seed(conn: sqlite3.Connection) -> None:
+        for sender in senders:
+            host = host_of(sender.uri)
+            record = RemoteActorRecord(
+                uri=sender.uri,
+                type="Person",
+                username=sender.uri.rsplit("/", 1)[1],
+                host=host,
+                inbox=sender.uri + "/inbox",
+                shared_inbox=f"https://{host}/inbox",
+                public_key_id=sender.key_id,
+                public_key_pem=public_key_to_pem(sender.key.public_key()),
+            )
+            upsert_remote_actor(conn, record, keys_may_change=True)
+
+    db.write_sync(seed)
+    return senders
+
+
+def signed_create(sender: Sender, host: str, recipient: str) -> tuple[str, bytes, dict[str, str]]:
+    origin = sender.uri.split("/users/")[0]
+    activity_id = f"{origin}/activities/{ids.new_id()}"
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": activity_id,
+        "type": "Create",
+        "actor": sender.uri,
+        "to": [recipient],
+        "object": {
+            "id": f"{origin}/notes/{ids.new_id()}",
+            "type": "Note",
+            "attributedTo": sender.uri,
+            "to": [recipient],
+            "content": "<p>Still free for the Friday shift?</p>",
+        },
+    }
+    body = json.dumps(activity).encode()
+    headers = {"Host": host, "Content-Type": "application/activity+json"}
+    headers |= sign_request("POST", "/inbox", headers, body, sender.key_id, sender.key, clock.now())
+    return activity_id, body, headers
+
+
+async def deliver_until_killed(
+    base_url: str, server: FedcoopProcess, senders: list[Sender]
+) -> Load:
+    """POST signed activities concurrently; SIGKILL once KILL_AFTER_ACKS were answered 202."""
+    load = Load()
+    killed = asyncio.Event()
+    slots = asyncio.Semaphore(CONCURRENCY)
+    host = base_url.split("://", 1)[1]
+
+    async def deliver(session: aiohttp.ClientSession, n: int) -> None:
+        activity_id, body, headers = signed_create(
+            senders[n % len(senders)], host, base_url + "/users/alice"
+        )
+        load.attempted.add(activity_id)
+        load.in_flight += 1
+        try:
+            async with session.post(base_url + "/inbox", data=body, headers=headers) as resp:
+                await resp.read()
+                if resp.status != 202:
+                    load.refused.append(resp.status)
+                    return
+            load.acknowledged[activity_id] = "202"
+            if len(load.acknowledged) >= KILL_AFTER_ACKS and not killed.is_set():
+                load.in_flight_at_kill = load.in_flight - 1
+                killed.set()
+                server.proc.kill()
+        except (TimeoutError, aiohttp.ClientError):
+            pass
+        finally:
+            load.in_flight -= 1
+            slots.release()
+
+    timeout = aiohttp.ClientTimeout(total=10)
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        tasks = []
+        for n in range(MAX_REQUESTS):
+            await slots.acquire()
+            if killed.is_set():
+                slots.release()
+                break
+            tasks.append(asyncio.create_task(deliver(session, n)))
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=DEADLINE_SECONDS)
+    return load
+
+
+async def test_every_accepted_inbox_activity_survives_sigkill(tmp_path: Path) -> None:
+    # Given a served instance that knows five remote actors' keys
+    port = free_port()
+    data_dir = tmp_path / "instance"
+    base_url = init_instance(data_dir, port)
+    senders = seed_senders(data_dir)
+    server = start_server(data_dir, port)
+    try:
+        # when signed activities arrive concurrently and the server is SIGKILLed among them
+        load = await deliver_until_killed(base_url, server, senders)
+        assert server.kill() == -9, "the server died of the SIGKILL, not before it"
+    finally:
+        server.stop()
+    assert load.refused == [], "every activity was valid"
+    assert len(load.acknowledged) >= KILL_AFTER_ACKS, server.output()
+    assert load.in_flight_at_kill > 0, "the kill must land while requests are in flight"
+
+    # then every activity answered 202 is stored, once
+    conn = sqlite3.connect(data_dir / "fedcoop.sqlite3")
+    try:
+        stored = {uri for (uri,) in conn.execute("SELECT activity_uri FROM inbox_items")}
+    finally:
+        conn.close()
+    lost = set(load.acknowledged) - stored
+    assert not lost, f"{len(lost)} accepted activities lost, e.g. {sorted(lost)[:3]}"
+    assert stored <= load.attempted
+    check = run_fedcoop("check", "--data-dir", str(data_dir), timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
