@@ -35,17 +35,23 @@ def check_document(doc: Any) -> dict[str, Any]:
     return doc
 
 
-def _walk(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise DocumentError("too_deep", f"nested deeper than {MAX_DEPTH}")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in FORBIDDEN_KEYWORDS:
-                raise DocumentError("jsonld_keyword", f"{key} is not accepted")
-            _walk(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _walk(item, depth + 1)
+def _walk(root: dict[str, Any], depth: int) -> None:
+    # Iterative, visiting containers only: this runs on every inbox POST.
+    stack: list[tuple[Any, int]] = [(root, depth)]
+    while stack:
+        value, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise DocumentError("too_deep", f"nested deeper than {MAX_DEPTH}")
+        if isinstance(value, dict):
+            if not FORBIDDEN_KEYWORDS.isdisjoint(value):
+                found = sorted(FORBIDDEN_KEYWORDS.intersection(value))[0]
+                raise DocumentError("jsonld_keyword", f"{found} is not accepted")
+            items = value.values()
+        else:
+            items = value
+        for item in items:
+            if isinstance(item, dict | list):
+                stack.append((item, level + 1))
 
 
 def as_list(value: Any) -> list[Any]:

@@ -22,9 +22,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from fedcoop import clock
 from fedcoop.activitypub.documents import DocumentError, check_document, first_id
@@ -51,8 +50,7 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS: Final = 10
 
 
-@dataclass(frozen=True)
-class IntakeResult:
+class IntakeResult(NamedTuple):  # immutable; built for every inbox POST
     """What to answer: `status`, and `reason` (`accepted`, `duplicate`, … or a refusal code)."""
 
     status: int

@@ -18,9 +18,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -44,14 +43,12 @@ from fedcoop.federation.key_cache import KeyCache
 GONE_STATUSES: Final = frozenset({404, 410})
 
 
-@dataclass(frozen=True)
-class Signer:
+class Signer(NamedTuple):  # immutable; built for every inbox POST
     uri: str
     auth: AuthKind
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):  # immutable; built for every inbox POST
     method: str
     path: str  # the request target as received, with its query
     headers: HeaderInput
