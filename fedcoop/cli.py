@@ -1,4 +1,5 @@
-"""The `fedcoop` command: init, serve, user, coop, federation, export, import, demo, check.
+"""The `fedcoop` command: init, serve, user, coop, federation, export, import, backup, demo,
+check.
 
 User mistakes (bad arguments, bad config values, a taken name) print one line and exit 2;
 tracebacks are for bugs only.
@@ -136,6 +137,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(("ok    " if finding.ok else "FAIL  ") + finding.message)
         ok = ok and finding.ok
     return 0 if ok else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from fedcoop.backups import back_up
+
+    result = back_up(Path(args.data_dir), Path(args.output) if args.output else None)
+    print(
+        f"Backed up to {result.directory} (database {result.database_bytes:,} bytes, "
+        f"schema version {result.schema_version}, integrity ok)"
+    )
+    print("Restore: copy that directory into place and run fedcoop serve --data-dir on it.")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -287,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username", help="the local account to import into (create it first)")
     p.add_argument("archive", help="the .fedcoop.json file written by `fedcoop export`")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("backup", help="copy a (running) instance into a new directory")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--output", help="directory to create (default: DATA_DIR-backup-TIME)")
+    p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("check", help="validate configuration, schema and keys")
     p.add_argument("--data-dir", required=True)

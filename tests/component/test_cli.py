@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -308,3 +310,67 @@ def test_serve_refuses_a_database_from_a_newer_fedcoop(cli: Cli) -> None:
     assert "Traceback" not in done.stderr
     assert "upgrade" in done.stderr
     assert "refusing to start" in done.stderr
+
+
+# backup -----------------------------------------------------------------------------------------
+def test_backup_copies_a_running_instance_consistently(cli: Cli, tmp_path: Path) -> None:
+    # given an instance that keeps writing while the backup runs
+    cli.init()
+    database = cli.data_dir / "fedcoop.sqlite3"
+    stop = threading.Event()
+    written: list[int] = []
+
+    def keep_writing() -> None:
+        conn = sqlite3.connect(database, timeout=5)
+        conn.execute("CREATE TABLE IF NOT EXISTS churn (n INTEGER, pad TEXT)")
+        n = 0
+        while not stop.is_set():
+            with conn:
+                conn.executemany(
+                    "INSERT INTO churn VALUES (?, ?)", [(n + i, "x" * 500) for i in range(50)]
+                )
+            n += 50
+            written.append(n)
+        conn.close()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        while not written:
+            time.sleep(0.01)
+        target = tmp_path / "backup"
+        out = cli.ok("backup", "--data-dir", str(cli.data_dir), "--output", str(target))
+    finally:
+        stop.set()
+        writer.join()
+
+    # then the copy is one consistent snapshot, private, and a working instance
+    assert f"Backed up to {target}" in out and "integrity ok" in out
+    assert mode(target) == 0o700
+    assert mode(target / "fedcoop.sqlite3") == 0o600
+    assert mode(target / "fedcoop.toml") == 0o600
+    assert not (target / "fedcoop.sqlite3-wal").exists()
+    copy = sqlite3.connect(target / "fedcoop.sqlite3")
+    rows = copy.execute("SELECT count(*), max(n) FROM churn").fetchone()
+    copy.close()
+    assert rows[0] % 50 == 0 and (rows[0] == 0 or rows[1] == rows[0] - 1)  # whole commits only
+    code, checked, _ = cli("check", "--data-dir", str(target))
+    assert code == 0, checked
+    assert load_settings(target).instance.domain == DOMAIN
+
+
+def test_backup_never_overwrites(cli: Cli, tmp_path: Path) -> None:
+    cli.init()
+    target = tmp_path / "taken"
+    target.mkdir()
+    code, _, err = cli("backup", "--data-dir", str(cli.data_dir), "--output", str(target))
+    assert code == 2
+    assert_one_line_error(err, "already exists")
+    assert list(target.iterdir()) == []
+
+
+def test_backup_of_a_directory_without_an_instance_says_so(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = cli("backup", "--data-dir", str(tmp_path / "nothing"))
+    assert code == 2
+    assert_one_line_error(err)
+    assert not list(tmp_path.glob("nothing-backup-*"))
