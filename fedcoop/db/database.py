@@ -127,6 +127,8 @@ class Database:
 
     def close(self) -> None:
         if self._writer is not None:
+            for loop in list(self._pending):  # writes queued this turn still run
+                self._hand_over(loop)
             self._queue.put(_STOP)
             self._writer.join()
             self._writer = None
@@ -181,7 +183,9 @@ class Database:
         return await future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._queue.put(self._pending.pop(loop))
+        jobs = self._pending.pop(loop, None)
+        if jobs:  # (close() may have handed them over already)
+            self._queue.put(jobs)
 
     def write_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Blocking write for command-line tools and worker threads."""

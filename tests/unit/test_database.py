@@ -149,3 +149,18 @@ async def test_a_large_group_is_split_for_sqlites_bound_value_limit(db: Database
     assert max(sizes) <= MAX_GROUP
     count = await db.read(lambda c: c.execute("SELECT count(*) FROM b").fetchone()[0])
     assert count == 300
+
+
+async def test_writes_queued_in_the_turn_that_closes_the_database_still_run(
+    tmp_path: Path,
+) -> None:
+    database = Database(tmp_path / "c.sqlite3")
+    database.start()
+    await database.write(lambda c: c.execute("CREATE TABLE t (v TEXT)"))
+    last = asyncio.ensure_future(database.write(lambda c: c.execute("INSERT INTO t VALUES ('x')")))
+    await asyncio.sleep(0)  # the write is queued for this turn's hand-over...
+    database.close()  # ...and the database closes before that hand-over runs
+    await asyncio.wait_for(last, 5)
+    conn = sqlite3.connect(tmp_path / "c.sqlite3")
+    assert conn.execute("SELECT v FROM t").fetchall() == [("x",)]
+    conn.close()
