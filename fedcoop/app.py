@@ -109,7 +109,8 @@ def make_app(settings: Settings) -> web.Application:
     setup_templates(app)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_federation_ctx)  # after the database: closed before it
-    app.cleanup_ctx.append(_workers_ctx)  # stopped before the HTTP client closes
+    if settings.server.workers:  # else `fedcoop worker` runs them
+        app.cleanup_ctx.append(_workers_ctx)  # stopped before the HTTP client closes
     app.add_routes(wellknown.routes)
     app.add_routes(actors.routes)
     app.add_routes(activities.routes)

@@ -1,5 +1,5 @@
-"""The `fedcoop` command: init, serve, user, coop, federation, export, import, backup, demo,
-check.
+"""The `fedcoop` command: init, serve, worker, user, coop, federation, export, import, backup,
+demo, check.
 
 User mistakes (bad arguments, bad config values, a taken name) print one line and exit 2;
 tracebacks are for bugs only.
@@ -72,6 +72,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from fedcoop.server import serve
 
     serve(Path(args.data_dir), bind=args.bind, port=args.port)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from fedcoop.worker_process import run_worker
+
+    run_worker(Path(args.data_dir))
     return 0
 
 
@@ -240,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bind", help="address to listen on (default: server.bind)")
     p.add_argument("--port", type=int, help="port to listen on (default: server.port)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "worker", help="run the background workers alone (with server.workers = false)"
+    )
+    p.add_argument("--data-dir", required=True)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("user", help="manage accounts")
     usub = p.add_subparsers(dest="user_command", required=True, parser_class=_Parser)

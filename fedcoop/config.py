@@ -73,6 +73,13 @@ class ServerSettings:
         default=False,
         metadata=_doc("Trust `X-Forwarded-For` from the reverse proxy for client addresses."),
     )
+    workers: bool = field(
+        default=True,
+        metadata=_doc(
+            "Run the background workers (inbox, outbox, delivery, ...) inside `fedcoop serve`;"
+            " false to run them in their own process with `fedcoop worker`."
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from fedcoop.app import make_app
 from fedcoop.config import Settings, load_settings
+from fedcoop.worker_process import workers_lock
 
 log = logging.getLogger("fedcoop")
 
@@ -40,7 +42,14 @@ def serve(data_dir: Path, *, bind: str | None = None, port: int | None = None) -
     app = make_app(settings)
     host = bind or settings.server.bind
     listen_port = port if port is not None else settings.server.port
-    print(f"fedcoop serving {settings.base_url} on http://{host}:{listen_port}", flush=True)
+    # The workers run here unless `fedcoop worker` runs them; only one process may.
+    lock = workers_lock(data_dir) if settings.server.workers else contextlib.nullcontext()
+    with lock:
+        print(f"fedcoop serving {settings.base_url} on http://{host}:{listen_port}", flush=True)
+        _run(app, host, listen_port)
+
+
+def _run(app: web.Application, host: str, listen_port: int) -> None:
     web.run_app(
         app,
         host=host,

@@ -141,8 +141,14 @@ def test_missing_or_bad_arguments_exit_2_with_one_line(cli: Cli, args: list[str]
     assert_one_line_error(err, "error:")
 
 
-def test_a_command_on_a_directory_without_an_instance_says_to_init(cli: Cli) -> None:
-    code, _, err = cli("user", "list", "--data-dir", str(cli.data_dir))
+@pytest.mark.parametrize("command", [["user", "list"], ["worker"], ["backup"], ["check"]])
+def test_a_command_on_a_directory_without_an_instance_says_to_init(
+    cli: Cli, command: list[str]
+) -> None:
+    code, out, err = cli(*command, "--data-dir", str(cli.data_dir))
+    if command == ["check"]:  # check reports it as a failed finding instead
+        assert code == 1 and "FAIL" in out
+        return
 
     assert code == 2
     assert_one_line_error(err, "fedcoop init")

@@ -13,7 +13,6 @@ that got its `client_id` back must be in the database, which `fedcoop check` mus
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -21,14 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fedcoop import clock, ids
-from fedcoop.activitypub.hosts import host_of
-from fedcoop.activitypub.httpsig_cavage import sign_request
-from fedcoop.activitypub.keys import generate_rsa_private_key, public_key_to_pem
-from fedcoop.db import Database
-from fedcoop.social.remote_actors import RemoteActorRecord, upsert_remote_actor
 from tests.support.processes import (
     FedcoopProcess,
     free_port,
@@ -37,6 +29,7 @@ from tests.support.processes import (
     run_fedcoop,
     start_server,
 )
+from tests.support.senders import Sender, seed_senders, signed_create
 
 pytestmark = pytest.mark.federation
 
@@ -155,66 +148,6 @@ async def test_every_acknowledged_write_survives_sigkill(tmp_path: Path) -> None
 
 
 # the inbox: batched intake writes --------------------------------------------------------------
-INBOX_ACTORS = 5
-
-
-@dataclass(frozen=True)
-class Sender:
-    uri: str
-    key_id: str
-    key: rsa.RSAPrivateKey
-
-
-def seed_senders(data_dir: Path) -> list[Sender]:
-    """Remote actors whose keys the instance already holds (as after a first contact)."""
-    senders = []
-    for i in range(INBOX_ACTORS):
-        uri = f"https://remote{i}.example/users/sender{i}"
-        senders.append(Sender(uri, uri + "#main-key", generate_rsa_private_key()))
-    db = Database(data_dir / "fedcoop.sqlite3")
-
-    def seed(conn: sqlite3.Connection) -> None:
-        for sender in senders:
-            host = host_of(sender.uri)
-            record = RemoteActorRecord(
-                uri=sender.uri,
-                type="Person",
-                username=sender.uri.rsplit("/", 1)[1],
-                host=host,
-                inbox=sender.uri + "/inbox",
-                shared_inbox=f"https://{host}/inbox",
-                public_key_id=sender.key_id,
-                public_key_pem=public_key_to_pem(sender.key.public_key()),
-            )
-            upsert_remote_actor(conn, record, keys_may_change=True)
-
-    db.write_sync(seed)
-    return senders
-
-
-def signed_create(sender: Sender, host: str, recipient: str) -> tuple[str, bytes, dict[str, str]]:
-    origin = sender.uri.split("/users/")[0]
-    activity_id = f"{origin}/activities/{ids.new_id()}"
-    activity = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": activity_id,
-        "type": "Create",
-        "actor": sender.uri,
-        "to": [recipient],
-        "object": {
-            "id": f"{origin}/notes/{ids.new_id()}",
-            "type": "Note",
-            "attributedTo": sender.uri,
-            "to": [recipient],
-            "content": "<p>Still free for the Friday shift?</p>",
-        },
-    }
-    body = json.dumps(activity).encode()
-    headers = {"Host": host, "Content-Type": "application/activity+json"}
-    headers |= sign_request("POST", "/inbox", headers, body, sender.key_id, sender.key, clock.now())
-    return activity_id, body, headers
-
-
 async def deliver_until_killed(
     base_url: str, server: FedcoopProcess, senders: list[Sender]
 ) -> Load:

@@ -281,12 +281,19 @@ def spawn_fedcoop(
 
 
 def start_server(
-    data_dir: Path, port: int, *, log_path: Path | None = None, timeout: float = 30.0
+    data_dir: Path,
+    port: int,
+    *,
+    log_path: Path | None = None,
+    timeout: float = 30.0,
+    env: Mapping[str, str] | None = None,
 ) -> FedcoopProcess:
     """`fedcoop serve` on 127.0.0.1:PORT, returned once NodeInfo answers."""
     log_path = log_path or data_dir.parent / f"{data_dir.name}-serve.log"
     server = spawn_fedcoop(
-        ["serve", "--data-dir", str(data_dir), "--bind", LOOPBACK, "--port", str(port)], log_path
+        ["serve", "--data-dir", str(data_dir), "--bind", LOOPBACK, "--port", str(port)],
+        log_path,
+        env=env,
     )
     try:
         server.wait_until_answers(f"http://{LOOPBACK}:{port}/.well-known/nodeinfo", timeout=timeout)
