@@ -37,8 +37,12 @@ LOCK_FILE = "workers.lock"
 @contextlib.contextmanager
 def workers_lock(data_dir: Path) -> Iterator[None]:
     """Hold the instance's workers lock, or refuse (exit 2) when another process has it."""
-    with owner_only_files():
-        fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    path = data_dir / LOCK_FILE
+    try:
+        with owner_only_files():
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot open {path}: {exc.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -47,6 +51,8 @@ def workers_lock(data_dir: Path) -> Iterator[None]:
                 f"another process already runs the workers of {data_dir} (`fedcoop worker`, "
                 "or `fedcoop serve` with server.workers = true)"
             ) from None
+        except OSError as exc:  # a file system without locks
+            raise UsageError(f"cannot lock {path}: {exc.strerror}") from None
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
