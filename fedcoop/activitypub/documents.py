@@ -31,13 +31,13 @@ def check_document(doc: Any) -> dict[str, Any]:
     """
     if not isinstance(doc, dict):
         raise DocumentError("not_object", "a document must be a JSON object")
-    _walk(doc, 0)
+    _walk(doc)
     return doc
 
 
-def _walk(root: dict[str, Any], depth: int) -> None:
+def _walk(root: dict[str, Any]) -> None:
     # Iterative, visiting containers only: this runs on every inbox POST.
-    stack: list[tuple[Any, int]] = [(root, depth)]
+    stack: list[tuple[Any, int]] = [(root, 0)]
     while stack:
         value, level = stack.pop()
         if level > MAX_DEPTH:

@@ -7,8 +7,9 @@ runs inside its own SAVEPOINT, so one failing write rolls back alone and the oth
 commit. Batched writes (`write_batched`, the inbox's) that arrive together are handed to their
 function as one list, so that it can store them all with one statement; a batch of nothing
 else is that one statement in autocommit mode. Statements are what the writer counts: each
-one releases the GIL while SQLite works and must win it back from the event loop after. Reads run on a small thread pool, each thread with its own `query_only` connection;
-WAL mode lets them proceed while the writer commits.
+one releases the GIL while SQLite works and must win it back from the event loop after.
+Reads run on a small thread pool, each thread with its own `query_only` connection; WAL mode
+lets them proceed while the writer commits.
 """
 
 from __future__ import annotations

@@ -94,20 +94,14 @@ _INSERT_COLUMNS = (
 _ROW = "(" + ", ".join("?" * 13) + ")"
 
 
-def store_item(conn: sqlite3.Connection, item: NewInboxItem) -> tuple[StoreOutcome, str | None]:
-    """Insert the item unless its activity was seen before or creates a deleted object.
-
-    Returns the outcome and the new row id (None when nothing was stored).
-    """
-    return store_items(conn, [item])[0]
-
-
 def store_items(
     conn: sqlite3.Connection, items: list[NewInboxItem]
 ) -> list[tuple[StoreOutcome, str | None]]:
-    """`store_item` for several items at once, with one INSERT (the tombstone check in it), and
-    a query for which were inserted only when some were not: the inbox's writes, batched
-    (`Database.write_batched`). The INSERT is the only change it makes.
+    """Insert each item unless its activity was seen before or creates a deleted object.
+
+    Returns each item's outcome and new row id (None when nothing was stored). One INSERT (the
+    tombstone check in it), and a query for which were inserted only when some were not: the
+    inbox's writes, batched (`Database.write_batched`). The INSERT is the only change it makes.
 
     Two items with the same activity id in one call: the first is stored, the second is a
     duplicate, as if they had come one after the other.

@@ -79,7 +79,7 @@ async def receive(
     `path` is the request target as received (with its query); `recipient` the local actor
     whose inbox it is (None for the shared inbox); `keys` the process's cache of verified keys.
     """
-    request = Request(method, path, headers, field_lines(headers), body)
+    request = Request(method, path, field_lines(headers), body)
     try:
         item = await _admit(ctx, keys, request, recipient, now or clock.now())
         outcome, item_id = await ctx.db.write_batched(store_items, item)

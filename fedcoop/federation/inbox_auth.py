@@ -30,7 +30,7 @@ from fedcoop.activitypub.httpsig import (
     parse_signature_headers,
     verify_parsed,
 )
-from fedcoop.activitypub.httpsig_common import FieldLines, HeaderInput
+from fedcoop.activitypub.httpsig_common import FieldLines
 from fedcoop.activitypub.keys import PublicKey
 from fedcoop.activitypub.proofs import ProofError, proof_verification_method, verify_document
 from fedcoop.db.inbox_queries import AuthKind
@@ -51,8 +51,7 @@ class Signer(NamedTuple):  # immutable; built for every inbox POST
 class Request(NamedTuple):  # immutable; built for every inbox POST
     method: str
     path: str  # the request target as received, with its query
-    headers: HeaderInput
-    lines: FieldLines
+    lines: FieldLines  # the headers, normalised by `field_lines`
     body: bytes
 
 

@@ -11,7 +11,7 @@ import pytest
 from fedcoop import clock
 from fedcoop.app import make_app
 from fedcoop.config import Settings
-from fedcoop.db.inbox_queries import NewInboxItem, StoredItem, get_item, store_item
+from fedcoop.db.inbox_queries import NewInboxItem, StoredItem, get_item, store_items
 from fedcoop.federation.context import FederationContext
 from fedcoop.federation.handlers.registry import InboxItem, Registry, Reject
 from fedcoop.federation.inbox import resolve_embedded
@@ -56,7 +56,7 @@ async def put(ctx: FederationContext, actor: RemoteActor, activity: dict[str, An
         recipient=None,
         body=json.dumps(activity),
     )
-    outcome, item_id = await ctx.db.write(lambda c: store_item(c, item))
+    outcome, item_id = await ctx.db.write_batched(store_items, item)
     assert outcome == "stored" and item_id is not None
     return item_id
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -42,32 +44,46 @@ APP_FORM = {"redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read"}
 
 @dataclass
 class Load:
-    acknowledged: dict[str, str] = field(default_factory=dict)  # client_name -> client_id
+    acknowledged: dict[str, str] = field(default_factory=dict)  # key -> what the answer said
     attempted: set[str] = field(default_factory=set)
     in_flight: int = 0
     in_flight_at_kill: int = -1
-    refused: list[int] = field(default_factory=list)  # HTTP statuses other than 200
+    refused: list[int] = field(default_factory=list)  # HTTP statuses other than the expected
 
 
-async def register_until_killed(base_url: str, server: FedcoopProcess) -> Load:
-    """Register apps concurrently; SIGKILL the server once KILL_AFTER_ACKS have been answered."""
+@dataclass(frozen=True)
+class Attempt:
+    """One write to send: its key, where to POST it and how (aiohttp `post` arguments)."""
+
+    key: str
+    url: str
+    post: dict[str, Any]
+
+
+async def load_until_killed(
+    server: FedcoopProcess,
+    attempt: Callable[[int], Attempt],
+    accepted: int,
+    acknowledgement: Callable[[aiohttp.ClientResponse], Awaitable[str]],
+) -> Load:
+    """POST `attempt(n)` concurrently; SIGKILL the server once KILL_AFTER_ACKS were answered
+    `accepted` (and `acknowledgement` read the whole answer)."""
     load = Load()
     killed = asyncio.Event()
     slots = asyncio.Semaphore(CONCURRENCY)
 
-    async def register(session: aiohttp.ClientSession, name: str) -> None:
-        load.attempted.add(name)
+    async def send(session: aiohttp.ClientSession, n: int) -> None:
+        write = attempt(n)
+        load.attempted.add(write.key)
         load.in_flight += 1
         try:
-            async with session.post(
-                base_url + "/api/v1/apps", json={"client_name": name, **APP_FORM}
-            ) as resp:
-                if resp.status != 200:
+            async with session.post(write.url, **write.post) as resp:
+                if resp.status != accepted:
                     load.refused.append(resp.status)
                     return
-                body = await resp.json()
-            # Acknowledged: the whole answer, with its client_id, reached the client.
-            load.acknowledged[name] = body["client_id"]
+                answer = await acknowledgement(resp)
+            # Acknowledged: the whole answer reached the client.
+            load.acknowledged[write.key] = answer
             if len(load.acknowledged) >= KILL_AFTER_ACKS and not killed.is_set():
                 load.in_flight_at_kill = load.in_flight - 1
                 killed.set()
@@ -82,14 +98,27 @@ async def register_until_killed(base_url: str, server: FedcoopProcess) -> Load:
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         tasks = []
-        for i in range(MAX_REQUESTS):
+        for n in range(MAX_REQUESTS):
             await slots.acquire()
             if killed.is_set():
                 slots.release()
                 break
-            tasks.append(asyncio.create_task(register(session, f"crash-{i:04d}")))
+            tasks.append(asyncio.create_task(send(session, n)))
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=DEADLINE_SECONDS)
     return load
+
+
+async def register_until_killed(base_url: str, server: FedcoopProcess) -> Load:
+    """Register apps concurrently; SIGKILL the server once KILL_AFTER_ACKS have been answered."""
+
+    def registration(n: int) -> Attempt:
+        name = f"crash-{n:04d}"
+        return Attempt(name, base_url + "/api/v1/apps", {"json": {"client_name": name, **APP_FORM}})
+
+    async def client_id(resp: aiohttp.ClientResponse) -> str:
+        return str((await resp.json())["client_id"])
+
+    return await load_until_killed(server, registration, 200, client_id)
 
 
 def stored_apps(database: Path) -> dict[str, str]:
@@ -152,46 +181,19 @@ async def deliver_until_killed(
     base_url: str, server: FedcoopProcess, senders: list[Sender]
 ) -> Load:
     """POST signed activities concurrently; SIGKILL once KILL_AFTER_ACKS were answered 202."""
-    load = Load()
-    killed = asyncio.Event()
-    slots = asyncio.Semaphore(CONCURRENCY)
     host = base_url.split("://", 1)[1]
 
-    async def deliver(session: aiohttp.ClientSession, n: int) -> None:
+    def delivery(n: int) -> Attempt:
         activity_id, body, headers = signed_create(
             senders[n % len(senders)], host, base_url + "/users/alice"
         )
-        load.attempted.add(activity_id)
-        load.in_flight += 1
-        try:
-            async with session.post(base_url + "/inbox", data=body, headers=headers) as resp:
-                await resp.read()
-                if resp.status != 202:
-                    load.refused.append(resp.status)
-                    return
-            load.acknowledged[activity_id] = "202"
-            if len(load.acknowledged) >= KILL_AFTER_ACKS and not killed.is_set():
-                load.in_flight_at_kill = load.in_flight - 1
-                killed.set()
-                server.proc.kill()
-        except (TimeoutError, aiohttp.ClientError):
-            pass
-        finally:
-            load.in_flight -= 1
-            slots.release()
+        return Attempt(activity_id, base_url + "/inbox", {"data": body, "headers": headers})
 
-    timeout = aiohttp.ClientTimeout(total=10)
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        tasks = []
-        for n in range(MAX_REQUESTS):
-            await slots.acquire()
-            if killed.is_set():
-                slots.release()
-                break
-            tasks.append(asyncio.create_task(deliver(session, n)))
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=DEADLINE_SECONDS)
-    return load
+    async def accepted(resp: aiohttp.ClientResponse) -> str:
+        await resp.read()
+        return str(resp.status)
+
+    return await load_until_killed(server, delivery, 202, accepted)
 
 
 async def test_every_accepted_inbox_activity_survives_sigkill(tmp_path: Path) -> None:
